@@ -1,0 +1,52 @@
+# fieldlog: `make run` serves the demo county, `make test` runs the whole suite.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 5000
+export FLASK_APP := app
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: run test install install-dev browser translations lint bench clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed translations
+install-dev: $(VENV)/.installed-dev translations
+
+translations: $(VENV)/.installed
+	$(VENV)/bin/pybabel compile -q -d translations 2>/dev/null || $(VENV)/bin/pybabel compile -d translations
+
+# Debian's Chromium and CJK fonts for the browser tests (Playwright's own download does not work here).
+browser:
+	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then \
+		echo "Installing chromium and fonts-noto-cjk from Debian..."; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	fi
+
+run: install
+	$(VENV)/bin/flask db upgrade
+	$(VENV)/bin/flask seed-demo --if-empty
+	@echo "fieldlog is at http://127.0.0.1:$(PORT)/  (logins: see README.md)"
+	$(VENV)/bin/flask run --host 0.0.0.0 --port $(PORT)
+
+test: install-dev browser
+	$(VENV)/bin/pytest
+
+lint: install-dev
+	$(VENV)/bin/ruff check fieldlog tests bench app.py
+
+bench: install-dev
+	$(PY) bench/bench_sync.py
+	$(PY) bench/bench_photo.py
+
+clean:
+	rm -rf $(VENV) instance/fieldlog.db* instance/photos test-artifacts

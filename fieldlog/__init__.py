@@ -1,0 +1,84 @@
+"""fieldlog: the field-visit log of village first secretaries."""
+from flask import Flask, session
+from flask_login import current_user
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from fieldlog.config import Config
+
+
+def create_app(config: type | dict | None = None) -> Flask:
+    """Build the app: config → extensions → blueprints → CLI."""
+    app = Flask(__name__, instance_relative_config=True,
+                template_folder="../templates", static_folder="../static")
+    app.config.from_object(Config)
+    if isinstance(config, dict):
+        app.config.update(config)
+    elif config is not None:
+        app.config.from_object(config)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    from fieldlog.cli import register_cli
+    from fieldlog.errors import register_error_handlers
+
+    register_error_handlers(app)
+    register_cli(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from fieldlog import models  # noqa: F401  (models must be known to Alembic)
+    from fieldlog.extensions import babel, csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"),
+                     render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    babel.init_app(app, locale_selector=_select_locale, timezone_selector=lambda: None)
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        from fieldlog.models import User
+
+        return db.session.get(User, int(user_id))
+
+    @app.context_processor
+    def inject_i18n():
+        from flask_babel import get_locale
+
+        return {"languages": app.config["LANGUAGES"], "current_locale": str(get_locale())}
+
+
+def _select_locale() -> str:
+    """Pick the UI language: the user's choice, then the session's, then Chinese."""
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    if session.get("locale") in languages:
+        return session["locale"]
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _register_blueprints(app: Flask) -> None:
+    from fieldlog.views import api, auth, mobile, pwa, review
+
+    for module in (auth, mobile, api, review, pwa):
+        app.register_blueprint(module.bp)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """Use WAL and wait on locks, so the phone sync and pages can share one SQLite file."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()

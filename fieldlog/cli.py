@@ -1,0 +1,44 @@
+"""Flask commands: seed-demo, create-user."""
+import click
+from flask import Flask
+from sqlalchemy import func, select
+
+from fieldlog.extensions import db
+
+
+def register_cli(app: Flask) -> None:
+    """Attach the project's commands to `flask`."""
+
+    @app.cli.command("seed-demo")
+    @click.option("--if-empty", is_flag=True, help="Do nothing when the database has users.")
+    @click.option("--seed", default=20261121, help="Random seed, for a reproducible county.")
+    def seed_demo(if_empty: bool, seed: int) -> None:
+        """Build the demo county: townships, villages, households, users and past visits."""
+        from fieldlog.models import User
+        from fieldlog.services.demo import build_demo_county
+
+        if if_empty and db.session.scalar(select(func.count()).select_from(User)):
+            click.echo("Database already has data; demo county not loaded.")
+            return
+        summary = build_demo_county(seed=seed)
+        click.echo(summary)
+
+    @app.cli.command("create-user")
+    @click.argument("username")
+    @click.option("--name", "display_name", required=True)
+    @click.option("--role", type=click.Choice(["secretary", "supervisor", "inspector", "admin"]),
+                  required=True)
+    @click.option("--unit", "unit_code", required=True, help="Code of the org unit in scope.")
+    @click.password_option()
+    def create_user(username, display_name, role, unit_code, password) -> None:
+        """Create a user scoped to an org unit."""
+        from fieldlog.models import OrgUnit, User
+        from fieldlog.services.auth import hash_password
+
+        unit = db.session.scalar(select(OrgUnit).where(OrgUnit.code == unit_code))
+        if unit is None:
+            raise click.UsageError(f"No org unit with code {unit_code}.")
+        db.session.add(User(username=username, display_name=display_name, role=role,
+                            scope_unit_id=unit.id, password_hash=hash_password(password)))
+        db.session.commit()
+        click.echo(f"Created {role} {username} for {unit.name}.")

@@ -1,0 +1,47 @@
+"""Configuration read from the environment."""
+import os
+import secrets
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = ROOT / "instance"
+
+
+def _secret_key() -> str:
+    """Return SECRET_KEY, or a per-instance random key kept under instance/."""
+    if key := os.environ.get("SECRET_KEY"):
+        return key
+    path = INSTANCE / "secret_key"
+    if not path.exists():
+        INSTANCE.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+class Config:
+    SECRET_KEY = _secret_key()
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{INSTANCE / 'fieldlog.db'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    PHOTO_DIR = os.environ.get("PHOTO_DIR", str(INSTANCE / "photos"))
+    MAX_PHOTO_BYTES = int(os.environ.get("MAX_PHOTO_BYTES", 25 * 1024 * 1024))
+    MAX_PHOTO_PIXELS = int(os.environ.get("MAX_PHOTO_PIXELS", 60_000_000))
+    MAX_CONTENT_LENGTH = MAX_PHOTO_BYTES + 1024 * 1024
+    SYNC_BATCH_MAX = 500
+    BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
+    BABEL_DEFAULT_TIMEZONE = os.environ.get("FIELDLOG_TIMEZONE", "Asia/Shanghai")
+    BABEL_TRANSLATION_DIRECTORIES = str(ROOT / "translations")
+    LANGUAGES = {"zh_Hans_CN": "简体中文", "en": "English"}
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
+    REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 30
+    WTF_CSRF_TIME_LIMIT = None  # tokens tie to the session; offline replay uses device tokens
+    # How many days of history the demo county gets.
+    DEMO_WEEKS = 6
+
+
+class TestingConfig(Config):
+    TESTING = True
+    WTF_CSRF_ENABLED = True

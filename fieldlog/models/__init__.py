@@ -1,0 +1,10 @@
+"""SQLAlchemy models, one module per part of the domain."""
+from fieldlog.models.households import Household, HouseholdTag
+from fieldlog.models.org import OrgUnit
+from fieldlog.models.people import Assignment, DeviceToken, User
+from fieldlog.models.photos import Photo
+from fieldlog.models.records import Visit
+
+__all__ = [
+    "Assignment", "DeviceToken", "Household", "HouseholdTag", "OrgUnit", "Photo", "User", "Visit",
+]

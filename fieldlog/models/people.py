@@ -1,0 +1,70 @@
+"""Users, their assignments to villages, and the device tokens that sync offline records."""
+from datetime import date, datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from fieldlog.extensions import db
+from fieldlog.models.base import utcnow
+from fieldlog.models.org import OrgUnit
+
+ROLES = ("secretary", "supervisor", "inspector", "admin")
+
+
+class User(UserMixin, db.Model):
+    """A person who signs in; `scope_unit` is the part of the org tree they may see."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role IN ('secretary', 'supervisor', 'inspector', 'admin')", name="role"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    scope_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), index=True)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    locale: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    scope_unit: Mapped[OrgUnit] = relationship()
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+
+class Assignment(db.Model):
+    """A secretary's term in a village; reassignment adds a row, history is kept."""
+
+    __tablename__ = "assignments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), index=True)
+    start_date: Mapped[date]
+    end_date: Mapped[date | None]
+    dispatching_unit: Mapped[str] = mapped_column(String(120))  # 派出单位
+
+    user: Mapped[User] = relationship()
+    village: Mapped[OrgUnit] = relationship()
+
+
+class DeviceToken(db.Model):
+    """A per-device bearer token: offline records replay with it hours later, no CSRF needed."""
+
+    __tablename__ = "device_tokens"
+
+    id: Mapped[str] = mapped_column(Uuid(as_uuid=False), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()

@@ -1,0 +1,36 @@
+"""Photos attached to records; the binary lives in the photo store, facts live here."""
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from fieldlog.extensions import db
+from fieldlog.models.base import utcnow
+
+
+class Photo(db.Model):
+    """A photo keyed by the phone's UUID, with the EXIF facts read from it (or from the phone)."""
+
+    __tablename__ = "photos"
+    __table_args__ = (Index("ix_photos_record", "record_type", "record_id"),)
+
+    id: Mapped[str] = mapped_column(Uuid(as_uuid=False), primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    record_type: Mapped[str] = mapped_column(String(16))
+    record_id: Mapped[str] = mapped_column(Uuid(as_uuid=False))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    content_type: Mapped[str] = mapped_column(String(32))
+    byte_size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    width: Mapped[int]
+    height: Mapped[int]
+    original_key: Mapped[str] = mapped_column(String(200))
+    display_key: Mapped[str] = mapped_column(String(200))
+    thumb_key: Mapped[str] = mapped_column(String(200))
+    # EXIF facts: taken_at is the camera's local clock, as EXIF has no zone.
+    taken_at: Mapped[datetime | None]
+    lat: Mapped[float | None]
+    lon: Mapped[float | None]
+    facts_source: Mapped[str | None] = mapped_column(String(8))  # 'file' or 'device'
+    camera_make: Mapped[str | None] = mapped_column(String(64))
+    camera_model: Mapped[str | None] = mapped_column(String(64))

@@ -1,0 +1,1 @@
+"""Marshmallow schemas for every JSON in and out of the API, fields listed explicitly."""

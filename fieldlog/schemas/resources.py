@@ -1,0 +1,51 @@
+"""Schemas of resources the API returns: households, photos, device tokens."""
+from marshmallow import Schema, fields, validate
+
+
+class HouseholdOutSchema(Schema):
+    """A household as the phone caches it; no phone number, ever."""
+
+    id = fields.String()
+    village_id = fields.Integer()
+    head_name = fields.String()
+    house_label = fields.String()
+    member_count = fields.Integer()
+    tags = fields.List(fields.String())
+    lat = fields.Float(allow_none=True)
+    lon = fields.Float(allow_none=True)
+
+
+class PhotoFormSchema(Schema):
+    """Form fields that travel with a photo upload (EXIF read on the phone before downscaling)."""
+
+    record_type = fields.String(load_default="visit", validate=validate.OneOf(["visit"]))
+    record_id = fields.UUID(required=True)
+    taken_at = fields.NaiveDateTime(load_default=None, allow_none=True)
+    lat = fields.Float(load_default=None, allow_none=True, validate=validate.Range(-90, 90))
+    lon = fields.Float(load_default=None, allow_none=True, validate=validate.Range(-180, 180))
+
+
+class PhotoOutSchema(Schema):
+    id = fields.String()
+    record_type = fields.String()
+    record_id = fields.String()
+    received_at = fields.DateTime()
+    width = fields.Integer()
+    height = fields.Integer()
+    byte_size = fields.Integer()
+    sha256 = fields.String()
+    taken_at = fields.DateTime(allow_none=True)
+    lat = fields.Float(allow_none=True)
+    lon = fields.Float(allow_none=True)
+    facts_source = fields.String(allow_none=True)
+
+
+class DeviceTokenOutSchema(Schema):
+    device_id = fields.String()
+    token = fields.String()
+
+
+class LoginInSchema(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=256))
+    label = fields.String(load_default="", validate=validate.Length(max=200))

@@ -1,0 +1,83 @@
+"""Schemas of the sync API: batches of records in, per-record answers out."""
+from datetime import UTC, datetime, timedelta
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+MAX_TEXT = 4000
+MAX_PHOTOS_PER_RECORD = 12
+EARLIEST = datetime(2015, 1, 1, tzinfo=UTC)
+RECORD_TYPES = ("visit",)
+
+
+class LocationSchema(Schema):
+    """A GPS fix as the browser gives it (WGS-84)."""
+
+    lat = fields.Float(required=True, validate=validate.Range(-90, 90))
+    lon = fields.Float(required=True, validate=validate.Range(-180, 180))
+    accuracy_m = fields.Float(load_default=None, allow_none=True,
+                              validate=validate.Range(0, 100_000))
+    located_at = fields.AwareDateTime(load_default=None, allow_none=True)
+
+
+def _not_absurd(value: datetime) -> None:
+    """Refuse device times before the product existed or more than a day ahead."""
+    if value < EARLIEST:
+        raise ValidationError("Time is before 2015; check the phone's clock.")
+    if value > datetime.now(UTC) + timedelta(days=1):
+        raise ValidationError("Time is in the future; check the phone's clock.")
+
+
+class VisitInSchema(Schema):
+    """A household visit as the phone sends it."""
+
+    type = fields.String(required=True, validate=validate.Equal("visit"))
+    id = fields.UUID(required=True)
+    household_id = fields.UUID(required=True)
+    occurred_at = fields.AwareDateTime(required=True, validate=_not_absurd)
+    device_created_at = fields.AwareDateTime(required=True, validate=_not_absurd)
+    heard = fields.String(load_default="", validate=validate.Length(max=MAX_TEXT))
+    requests = fields.String(load_default="", validate=validate.Length(max=MAX_TEXT))
+    follow_up = fields.Boolean(load_default=False)
+    location = fields.Nested(LocationSchema, load_default=None, allow_none=True)
+    photo_ids = fields.List(fields.UUID(), load_default=list,
+                            validate=validate.Length(max=MAX_PHOTOS_PER_RECORD))
+
+    @validates_schema
+    def _distinct_photos(self, data, **_kwargs):
+        if len(set(data["photo_ids"])) != len(data["photo_ids"]):
+            raise ValidationError("A photo is listed twice.", "photo_ids")
+
+
+class BatchInSchema(Schema):
+    """A batch of records; each one is validated on its own so one bad record cannot sink others."""
+
+    records = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1, max=500))
+
+
+class RecordResultSchema(Schema):
+    """The answer for one record of a batch."""
+
+    id = fields.String(required=True)
+    status = fields.String(required=True, metadata={
+        "enum": ["stored", "conflict", "invalid", "forbidden"],
+        "description": "stored: applied now or before (a replay is answered the same); "
+                       "conflict: the UUID exists with other content, nothing was overwritten; "
+                       "invalid / forbidden: nothing was stored, see message and fields.",
+    })
+    version = fields.Integer()
+    received_at = fields.DateTime()
+    error = fields.String()
+    message = fields.String()
+    fields_ = fields.Dict(data_key="fields")
+
+
+class BatchOutSchema(Schema):
+    results = fields.List(fields.Nested(RecordResultSchema), required=True)
+
+
+class ErrorSchema(Schema):
+    """The one error shape of the API."""
+
+    error = fields.String(required=True)
+    message = fields.String(required=True)
+    fields_ = fields.Dict(data_key="fields")

@@ -1,0 +1,99 @@
+"""Take in a photo for a record: idempotent by photo UUID, processed, stored, recorded."""
+import hashlib
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from fieldlog.errors import Conflict, Forbidden, Invalid, NotFound
+from fieldlog.extensions import db
+from fieldlog.models import Photo, User, Visit
+from fieldlog.schemas.sync import MAX_PHOTOS_PER_RECORD
+from fieldlog.services.photos import PhotoRejected, process_photo
+from fieldlog.storage import LocalFolderStore, PhotoStore, photo_keys
+
+
+def photo_store() -> PhotoStore:
+    """Return the configured photo store (a local folder unless configured otherwise)."""
+    return LocalFolderStore(current_app.config["PHOTO_DIR"])
+
+
+def _same_upload(photo: Photo, user: User, record_id: str, sha256: str) -> bool:
+    return photo.owner_id == user.id and photo.record_id == record_id and photo.sha256 == sha256
+
+
+def receive_photo(user: User, photo_id: str, form: dict, data: bytes) -> tuple[Photo, bool]:
+    """Store a photo and return (photo, created); a replay of the same upload creates nothing."""
+    record_id = str(form["record_id"])
+    visit = db.session.get(Visit, record_id)
+    if visit is None:
+        raise NotFound("The visit this photo belongs to has not reached the server yet.",
+                       code="record_not_found")
+    if visit.author_id != user.id:
+        raise Forbidden("Only the author of a visit can add photos to it.")
+    existing = db.session.get(Photo, photo_id)
+    if existing is not None:
+        if _same_upload(existing, user, record_id, hashlib.sha256(data).hexdigest()):
+            return existing, False
+        raise Conflict("A different photo with this ID already exists; nothing was overwritten.")
+    try:
+        processed = process_photo(data, max_bytes=current_app.config["MAX_PHOTO_BYTES"],
+                                  max_pixels=current_app.config["MAX_PHOTO_PIXELS"])
+    except PhotoRejected as exc:
+        raise Invalid(exc.message, code=exc.code, fields={"file": [exc.message]}) from exc
+
+    attached = db.session.scalar(select(func.count()).where(
+        Photo.record_type == "visit", Photo.record_id == record_id))
+    if attached >= MAX_PHOTOS_PER_RECORD:
+        raise Invalid(f"A visit can have at most {MAX_PHOTOS_PER_RECORD} photos.",
+                      code="too_many_photos")
+
+    keys = photo_keys(photo_id)
+    store = photo_store()
+    store.put(keys["original"], processed.original, processed.content_type)
+    store.put(keys["display"], processed.display, "image/jpeg")
+    store.put(keys["thumb"], processed.thumb, "image/jpeg")
+    photo = Photo(
+        id=photo_id, owner_id=user.id, record_type="visit", record_id=record_id,
+        content_type=processed.content_type, byte_size=len(processed.original),
+        sha256=processed.sha256, width=processed.facts.width, height=processed.facts.height,
+        original_key=keys["original"], display_key=keys["display"], thumb_key=keys["thumb"],
+        camera_make=processed.facts.camera_make, camera_model=processed.facts.camera_model,
+        **_facts(processed.facts, form),
+    )
+    db.session.add(photo)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # A concurrent replay of the same upload won the race: answer as a replay.
+        db.session.rollback()
+        existing = db.session.get(Photo, photo_id)
+        if existing is not None and _same_upload(existing, user, record_id, processed.sha256):
+            return existing, False
+        raise Conflict("A different photo with this ID already exists.") from None
+    return photo, True
+
+
+def _facts(facts, form: dict) -> dict:
+    """Prefer the EXIF facts in the file; else those the phone read before downscaling."""
+    if facts.taken_at or facts.lat is not None:
+        return {"taken_at": facts.taken_at, "lat": facts.lat, "lon": facts.lon,
+                "facts_source": "file"}
+    if form.get("taken_at") or form.get("lat") is not None:
+        has_point = form.get("lat") is not None and form.get("lon") is not None
+        return {"taken_at": form.get("taken_at"),
+                "lat": form["lat"] if has_point else None,
+                "lon": form["lon"] if has_point else None,
+                "facts_source": "device"}
+    return {"taken_at": None, "lat": None, "lon": None, "facts_source": None}
+
+
+def photo_for_viewer(user: User, photo_id: str) -> Photo:
+    """Return a photo the user may see (its record lies in their scope); NotFound otherwise."""
+    from fieldlog.services.visits import scoped_visits
+
+    photo = db.session.get(Photo, photo_id)
+    if photo is None or db.session.scalar(
+            scoped_visits(user).where(Visit.id == photo.record_id)) is None:
+        raise NotFound("No such photo in your scope.")
+    return photo

@@ -1,0 +1,127 @@
+"""The sync API: JSON over HTTP, a device bearer token or a session with a CSRF header."""
+from functools import wraps
+
+from flask import Blueprint, g, jsonify, request
+from flask_login import current_user
+from marshmallow import ValidationError
+
+from fieldlog.errors import Invalid, error_response
+from fieldlog.extensions import csrf
+from fieldlog.schemas.resources import (DeviceTokenOutSchema, HouseholdOutSchema, LoginInSchema,
+                                        PhotoFormSchema, PhotoOutSchema)
+from fieldlog.schemas.sync import BatchInSchema, BatchOutSchema
+from fieldlog.services.auth import authenticate, issue_device_token, user_for_device_token
+from fieldlog.services.sync import apply_batch
+from fieldlog.services.uploads import receive_photo
+from fieldlog.services.visits import household_dicts
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)  # cookie-authenticated calls are checked in api_auth; bearer calls need none
+
+
+def api_auth(view):
+    """Authenticate by `Authorization: Bearer <device token>`, else by session plus CSRF header."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        header = request.headers.get("Authorization", "")
+        if header.startswith("Bearer "):
+            found = user_for_device_token(header[7:].strip())
+            if found is None:
+                return error_response("unauthorized", "This device is signed out; sign in again. "
+                                      "Unsent records stay on the phone.", 401)
+            g.api_user, g.device_id = found[0], found[1].id
+        elif current_user.is_authenticated:
+            if request.method not in ("GET", "HEAD", "OPTIONS"):
+                csrf.protect()
+            g.api_user, g.device_id = current_user._get_current_object(), None
+        else:
+            return error_response("unauthorized", "Sign in first.", 401)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def _json_body(schema):
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise Invalid("The request body must be a JSON object.", code="bad_json")
+    try:
+        return schema.load(body)
+    except ValidationError as exc:
+        raise Invalid("The request has errors.", fields=exc.messages_dict) from exc
+
+
+@bp.post("/auth/login")
+def login_device():
+    """Exchange a username and password for a device token (for non-browser clients)."""
+    data = _json_body(LoginInSchema())
+    user = authenticate(data["username"], data["password"])
+    if user is None:
+        return error_response("unauthorized", "Wrong username or password.", 401)
+    token, raw = issue_device_token(user, data["label"])
+    return DeviceTokenOutSchema().dump({"device_id": token.id, "token": raw}), 201
+
+
+@bp.post("/devices")
+@api_auth
+def register_device():
+    """Give the signed-in browser a device token for offline replay."""
+    body = request.get_json(silent=True) or {}
+    label = str(body.get("label", ""))[:200] if isinstance(body, dict) else ""
+    token, raw = issue_device_token(g.api_user, label)
+    return DeviceTokenOutSchema().dump({"device_id": token.id, "token": raw}), 201
+
+
+@bp.get("/me")
+@api_auth
+def me():
+    user = g.api_user
+    return jsonify({
+        "user": {"id": user.id, "username": user.username, "display_name": user.display_name,
+                 "role": user.role, "scope_unit_id": user.scope_unit_id},
+        "device_id": g.device_id,
+    })
+
+
+@bp.post("/sync")
+@api_auth
+def sync():
+    """Apply a batch of records; answer each one in order."""
+    data = _json_body(BatchInSchema())
+    results = apply_batch(g.api_user, g.device_id, data["records"])
+    return BatchOutSchema().dump({"results": results})
+
+
+@bp.put("/photos/<uuid:photo_id>")
+@api_auth
+def upload_photo(photo_id):
+    """Upload one photo of a record; idempotent by photo UUID."""
+    upload = request.files.get("file")
+    if upload is None:
+        raise Invalid("Attach the photo as the multipart field 'file'.",
+                      fields={"file": ["Missing."]})
+    try:
+        form = PhotoFormSchema().load({k: v for k, v in request.form.items() if v != ""})
+    except ValidationError as exc:
+        raise Invalid("The photo's fields have errors.", fields=exc.messages_dict) from exc
+    photo, created = receive_photo(g.api_user, str(photo_id), form, upload.read())
+    return PhotoOutSchema().dump(photo), 201 if created else 200
+
+
+@bp.get("/households")
+@api_auth
+def households():
+    """List the households of the secretary's village (never with phone numbers)."""
+    user = g.api_user
+    if user.role != "secretary":
+        return jsonify({"households": []})
+    return jsonify({"households": HouseholdOutSchema(many=True).dump(
+        household_dicts(user.scope_unit_id))})
+
+
+@bp.get("/openapi.json")
+def openapi():
+    from fieldlog.views.openapi import build_spec
+
+    return jsonify(build_spec())

@@ -1,0 +1,57 @@
+"""The secretary's phone pages: home, new visit, outbox."""
+from datetime import date
+
+from flask import Blueprint, abort, render_template, request
+from flask_babel import format_date
+from flask_login import current_user
+
+from fieldlog.extensions import db
+from fieldlog.models import OrgUnit
+from fieldlog.permissions import roles_required
+from fieldlog.services.visits import household_dicts, secretary_home, tag_choices
+
+bp = Blueprint("mobile", __name__, url_prefix="/m")
+
+
+def _village() -> OrgUnit:
+    village = db.session.get(OrgUnit, current_user.scope_unit_id)
+    if village is None or village.kind != "village":
+        abort(403)
+    return village
+
+
+@bp.get("/")
+@roles_required("secretary")
+def home():
+    village = _village()
+    today = date.today()
+    figures = secretary_home(current_user, today, village.id)
+    return render_template(
+        "mobile/home.html", user=current_user, village=village,
+        month_label=format_date(today, "yyyy年M月" if _is_zh() else "MMMM yyyy"),
+        month_visits=figures.month_visits, month_households=figures.month_households,
+        households_total=figures.households_total, unvisited=figures.unvisited[:30],
+        unvisited_count=len(figures.unvisited), recent=figures.recent,
+    )
+
+
+@bp.get("/visits/new")
+@roles_required("secretary")
+def new_visit():
+    village = _village()
+    return render_template(
+        "mobile/new_visit.html", village=village, households=household_dicts(village.id),
+        tags=tag_choices(), preselect=request.args.get("household"),
+    )
+
+
+@bp.get("/outbox")
+@roles_required("secretary")
+def outbox():
+    return render_template("mobile/outbox.html")
+
+
+def _is_zh() -> bool:
+    from flask_babel import get_locale
+
+    return str(get_locale()).startswith("zh")

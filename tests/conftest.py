@@ -1,0 +1,153 @@
+"""Fixtures: a fresh database per test on SQLite (and PostgreSQL when TEST_DATABASE_URL is set)."""
+import os
+import re
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+
+from fieldlog import create_app
+from fieldlog.extensions import db
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+
+
+def testdata_photos() -> Path:
+    """Return the shared folder of real camera and phone photos."""
+    if env := os.environ.get("FIELDLOG_TESTDATA"):
+        return Path(env)
+    return ROOT.parent / "shared" / "testdata" / "photos"
+
+
+@pytest.fixture(scope="session")
+def photos_dir() -> Path:
+    path = testdata_photos()
+    assert path.is_dir(), f"real test photos missing at {path}"
+    return path
+
+
+def _config(url: str, tmp: Path) -> dict:
+    return {"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "PHOTO_DIR": str(tmp / "photos"),
+            "SECRET_KEY": "test-secret", "SERVER_NAME": None}
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """Migrate one SQLite file once; each test gets a copy (fast, and it runs the migrations)."""
+    tmp = tmp_path_factory.mktemp("template")
+    path = tmp / "template.db"
+    app = create_app(_config(f"sqlite:///{path}", tmp))
+    with app.app_context():
+        upgrade(directory=str(ROOT / "migrations"))
+        db.engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_migrated(tmp_path_factory) -> str | None:
+    """Migrate the PostgreSQL test database once per session (empty schema first)."""
+    if not PG_URL:
+        return None
+    engine = create_engine(PG_URL)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+    tmp = tmp_path_factory.mktemp("pg")
+    app = create_app(_config(PG_URL, tmp))
+    with app.app_context():
+        upgrade(directory=str(ROOT / "migrations"))
+        db.engine.dispose()
+    return PG_URL
+
+
+def _truncate_pg(app) -> None:
+    tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+    with db.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=BACKENDS)
+def app(request, tmp_path):
+    """Return an app on a fresh, migrated database of the parametrised backend."""
+    if request.param == "sqlite":
+        path = tmp_path / "fieldlog.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        app = create_app(_config(f"sqlite:///{path}", tmp_path))
+    else:
+        app = create_app(_config(request.getfixturevalue("pg_migrated"), tmp_path))
+    with app.app_context():
+        if request.param == "postgresql":
+            _truncate_pg(app)
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+PASSWORD = "pw-for-tests-1"
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    from fieldlog.services.auth import hash_password
+
+    return hash_password(PASSWORD)
+
+
+@pytest.fixture
+def world(app, password_hash):
+    """Build a small county: two townships, three villages, households and one user per role."""
+    from tests.fixtures.world import build_world
+
+    return build_world(password_hash)
+
+
+def csrf_token(client) -> str:
+    """Fetch a page and read its CSRF token, as a browser would."""
+    page = client.get("/login").get_data(as_text=True)
+    match = re.search(r'name="csrf-token" content="([^"]+)"', page) or re.search(
+        r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    assert match, "no CSRF token on the login page"
+    return match.group(1)
+
+
+@pytest.fixture
+def login(client):
+    """Sign a user in through the login form; return the CSRF token of the session."""
+
+    def do_login(username: str, password: str = PASSWORD):
+        token = csrf_token(client)
+        response = client.post("/login", data={"username": username, "password": password,
+                                               "csrf_token": token})
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return SimpleNamespace(response=response, csrf=csrf_token(client))
+
+    return do_login
+
+
+@pytest.fixture
+def device(app):
+    """Return a callable giving an API client that authenticates like a phone (bearer token)."""
+    from fieldlog.services.auth import issue_device_token
+
+    def make(user):
+        _token, raw = issue_device_token(user, "pytest")
+        test_client = app.test_client()
+        headers = {"Authorization": f"Bearer {raw}"}
+        return SimpleNamespace(
+            token=raw, device_id=_token.id,
+            get=lambda url, **kw: test_client.get(url, headers=headers, **kw),
+            post=lambda url, **kw: test_client.post(url, headers=headers, **kw),
+            put=lambda url, **kw: test_client.put(url, headers=headers, **kw),
+        )
+
+    return make
