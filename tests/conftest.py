@@ -6,6 +6,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from flask import g, request_started
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 
@@ -71,6 +72,10 @@ def _truncate_pg(app) -> None:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
+def _fresh_g(_sender, **_extra) -> None:
+    g.__dict__.clear()
+
+
 @pytest.fixture(params=BACKENDS)
 def app(request, tmp_path):
     """Return an app on a fresh, migrated database of the parametrised backend."""
@@ -83,9 +88,15 @@ def app(request, tmp_path):
     with app.app_context():
         if request.param == "postgresql":
             _truncate_pg(app)
-        yield app
-        db.session.remove()
-        db.engine.dispose()
+        # Requests reuse the test's app context, so give each one a fresh `g` as production does
+        # (Flask-WTF and Flask-Login cache the CSRF token and the user there).
+        request_started.connect(_fresh_g, app)
+        try:
+            yield app
+        finally:
+            request_started.disconnect(_fresh_g, app)
+            db.session.remove()
+            db.engine.dispose()
 
 
 @pytest.fixture
@@ -113,7 +124,7 @@ def world(app, password_hash):
 
 def csrf_token(client) -> str:
     """Fetch a page and read its CSRF token, as a browser would."""
-    page = client.get("/login").get_data(as_text=True)
+    page = client.get("/login", follow_redirects=True).get_data(as_text=True)
     match = re.search(r'name="csrf-token" content="([^"]+)"', page) or re.search(
         r'name="csrf_token"[^>]*value="([^"]+)"', page)
     assert match, "no CSRF token on the login page"

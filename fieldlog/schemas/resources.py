@@ -1,6 +1,8 @@
 """Schemas of resources the API returns: households, photos, device tokens."""
 from marshmallow import Schema, fields, validate
 
+from fieldlog.schemas.fields import UtcDateTime
+
 
 class HouseholdOutSchema(Schema):
     """A household as the phone caches it; no phone number, ever."""
@@ -29,12 +31,12 @@ class PhotoOutSchema(Schema):
     id = fields.String()
     record_type = fields.String()
     record_id = fields.String()
-    received_at = fields.DateTime()
+    received_at = UtcDateTime()
     width = fields.Integer()
     height = fields.Integer()
     byte_size = fields.Integer()
     sha256 = fields.String()
-    taken_at = fields.DateTime(allow_none=True)
+    taken_at = fields.NaiveDateTime(allow_none=True)  # camera clock, no zone
     lat = fields.Float(allow_none=True)
     lon = fields.Float(allow_none=True)
     facts_source = fields.String(allow_none=True)

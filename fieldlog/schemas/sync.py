@@ -3,6 +3,8 @@ from datetime import UTC, datetime, timedelta
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from fieldlog.schemas.fields import UtcDateTime
+
 MAX_TEXT = 4000
 MAX_PHOTOS_PER_RECORD = 12
 EARLIEST = datetime(2015, 1, 1, tzinfo=UTC)
@@ -65,10 +67,10 @@ class RecordResultSchema(Schema):
                        "invalid / forbidden: nothing was stored, see message and fields.",
     })
     version = fields.Integer()
-    received_at = fields.DateTime()
+    received_at = UtcDateTime()
     error = fields.String()
     message = fields.String()
-    fields_ = fields.Dict(data_key="fields")
+    fields_ = fields.Dict(data_key="fields", attribute="fields")
 
 
 class BatchOutSchema(Schema):
@@ -80,4 +82,4 @@ class ErrorSchema(Schema):
 
     error = fields.String(required=True)
     message = fields.String(required=True)
-    fields_ = fields.Dict(data_key="fields")
+    fields_ = fields.Dict(data_key="fields", attribute="fields")

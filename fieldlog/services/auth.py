@@ -59,8 +59,10 @@ def user_for_device_token(raw: str) -> tuple[User, DeviceToken] | None:
 
 def revoke_device_token(user: User, device_id: str | None) -> None:
     """Revoke one of the user's device tokens (on sign-out)."""
-    if not device_id:
-        return
+    try:
+        device_id = str(uuid.UUID(str(device_id)))
+    except ValueError:
+        return  # the page could not tell which device it is; sign-out still goes ahead
     db.session.execute(
         update(DeviceToken)
         .where(DeviceToken.id == device_id, DeviceToken.user_id == user.id,

@@ -11,7 +11,7 @@ from fieldlog.errors import NotFound
 from fieldlog.extensions import db
 from fieldlog.models import Household, OrgUnit, Photo, User, Visit
 from fieldlog.permissions import scope_village_ids
-from fieldlog.services.geo import distance_m
+from fieldlog.services.geo import distance_m, sketch
 from fieldlog.services.timefmt import to_utc_naive
 
 
@@ -92,6 +92,7 @@ class VisitDetail:
     photos: list[Photo]
     from_village_m: float | None
     from_household_m: float | None
+    sketch: dict | None
 
 
 def visit_detail(user: User, visit_id: str) -> VisitDetail:
@@ -103,10 +104,15 @@ def visit_detail(user: User, visit_id: str) -> VisitDetail:
         select(Photo).where(Photo.record_type == "visit", Photo.record_id == visit.id)
         .order_by(Photo.taken_at, Photo.received_at)))
     village, household = visit.village, visit.household
+    drawing = None
+    if village.lat is not None and village.lon is not None:
+        drawing = sketch((village.lat, village.lon), village.geofence_m or 1000, {
+            "visit": (visit.lat, visit.lon), "household": (household.lat, household.lon)})
     return VisitDetail(
         visit, photos,
         distance_m(visit.lat, visit.lon, village.lat, village.lon),
         distance_m(visit.lat, visit.lon, household.lat, household.lon),
+        drawing,
     )
 
 
@@ -123,7 +129,7 @@ def household_dicts(village_id: int, since: datetime | None = None) -> list[dict
         tags = household.tags
         last = last_visit.get(household.id)
         result.append({
-            "id": household.id, "head_name": household.head_name,
+            "id": household.id, "village_id": household.village_id, "head_name": household.head_name,
             "house_label": household.house_label, "member_count": household.member_count,
             "tags": tags, "tag_labels": [tag_label(t) for t in tags],
             "priority": any(t in PRIORITY_TAGS for t in tags),

@@ -42,8 +42,8 @@ def login():
 @login_required
 def logout():
     revoke_device_token(current_user, request.form.get("device_id"))
-    logout_user()
     session.clear()
+    logout_user()  # after clear(): it leaves the flag that deletes the remember-me cookie
     return redirect(url_for("auth.login"))
 
 

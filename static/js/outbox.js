@@ -92,18 +92,6 @@ export function listAll() {
   return getAll("outbox", "seq");
 }
 
-/** Count unsent items (records and photos), optionally for one user only. */
-export async function countUnsent(userId) {
-  const items = await listAll();
-  const mine = userId == null ? items : items.filter((it) => it.user_id === String(userId));
-  return {
-    records: mine.filter((it) => it.kind === "record").length,
-    photos: mine.filter((it) => it.kind === "photo").length,
-    failed: mine.filter((it) => it.state === "failed").length,
-    total: mine.length,
-  };
-}
-
 /** Merge `patch` into an item, if it still exists. */
 export async function update(id, patch) {
   await tx("outbox", "readwrite", async (s) => {

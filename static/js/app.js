@@ -1,0 +1,204 @@
+// Loaded on every page: service worker, device token, background sync, persistent
+// storage, the outbox badge, the offline pill and the sign-out guard.
+
+import { getMeta, setMeta } from "./db.js";
+import { deviceFor, ensureDevice, forgetDevice, pageUser } from "./device.js";
+import { listAll, onChange } from "./outbox.js";
+import { startSync } from "./sync.js";
+import { t, toast } from "./ui.js";
+
+const WARM_URLS = ["/m/", "/m/visits/new", "/m/outbox"];
+const WARM_EVERY_MS = 10 * 60_000;
+const PAGES_CACHE = "fieldlog-pages";
+const TOAST_KEY = "fieldlog:toast";
+
+/** Count the visits of `userId` not yet (fully) on the server: records or their photos. */
+export async function unsentVisits(userId) {
+  const items = await listAll();
+  const mine = items.filter((it) => userId == null || it.user_id === String(userId));
+  return {
+    visits: new Set(mine.map((it) => it.record_id)).size,
+    failed: mine.filter((it) => it.state === "failed").length,
+    items: mine.length,
+  };
+}
+
+async function updateBadge() {
+  const badges = document.querySelectorAll("[data-outbox-badge]");
+  if (!badges.length) return;
+  const user = pageUser();
+  let count = 0;
+  let failed = 0;
+  try {
+    ({ visits: count, failed } = await unsentVisits(user && user.id));
+  } catch (_) { /* no IndexedDB: nothing queued either */ }
+  for (const badge of badges) {
+    badge.textContent = count > 99 ? "99+" : String(count);
+    badge.hidden = count === 0;
+    badge.classList.toggle("is-failed", failed > 0);
+    badge.dataset.count = String(count);
+  }
+}
+
+function updateNetwork() {
+  const offline = navigator.onLine === false;
+  document.documentElement.classList.toggle("is-offline", offline);
+  for (const pill of document.querySelectorAll("[data-net-pill]")) pill.hidden = !offline;
+}
+
+async function pagesCached() {
+  if (!("caches" in self)) return false;
+  const cache = await caches.open(PAGES_CACHE);
+  const found = await Promise.all(WARM_URLS.map((u) => cache.match(u, { ignoreSearch: true })));
+  return found.every(Boolean);
+}
+
+/** Ask the service worker to fetch and cache the app's pages, so they open offline. */
+async function warmPages(registration) {
+  const user = pageUser();
+  if (!user || user.role !== "secretary") return;
+  const last = await getMeta("warmed").catch(() => null);
+  const fresh = last && last.user_id === user.id && Date.now() - last.at < WARM_EVERY_MS;
+  if (!(fresh && (await pagesCached())) && navigator.onLine !== false) {
+    const worker = registration.active || registration.waiting || registration.installing;
+    if (!worker) return;
+    const reply = new Promise((resolve) => {
+      const channel = new MessageChannel();
+      const timer = setTimeout(() => resolve(null), 30_000);
+      channel.port1.onmessage = (ev) => { clearTimeout(timer); resolve(ev.data); };
+      worker.postMessage({ type: "warm", urls: WARM_URLS }, [channel.port2]);
+    });
+    const answer = await reply;
+    if (answer && answer.cached === WARM_URLS.length) {
+      await setMeta("warmed", { user_id: user.id, at: Date.now() });
+    }
+  }
+  if (await pagesCached()) document.documentElement.dataset.offlineReady = "1";
+}
+
+async function registerServiceWorker() {
+  if (!("serviceWorker" in navigator)) return;
+  try {
+    await navigator.serviceWorker.register("/sw.js", { scope: "/" });
+    const registration = await navigator.serviceWorker.ready;
+    await warmPages(registration);
+  } catch (err) {
+    console.warn("fieldlog: service worker not available", err);
+  }
+}
+
+async function askPersistentStorage() {
+  if (!navigator.storage || !navigator.storage.persist) return;
+  try {
+    if (!(await navigator.storage.persisted())) await navigator.storage.persist();
+  } catch (_) { /* the browser decides; records are kept either way */ }
+}
+
+function showBlockedDialog(visits) {
+  const dialog = document.getElementById("signout-blocked");
+  const text = t("signout_count", { n: visits });
+  if (!dialog || typeof dialog.showModal !== "function") {
+    window.alert(text);
+    return;
+  }
+  dialog.querySelector("[data-count-text]").textContent = text;
+  closeMenus();
+  dialog.showModal();
+}
+
+async function signOut(form) {
+  const user = pageUser();
+  if (user) {
+    const { visits } = await unsentVisits(user.id).catch(() => ({ visits: 0 }));
+    if (visits > 0) {
+      showBlockedDialog(visits);
+      return;
+    }
+  }
+  if (navigator.onLine === false) {
+    toast(t("signout_offline"));
+    return;
+  }
+  const device = user ? await deviceFor(user.id).catch(() => null) : null;
+  form.elements.device_id.value = device ? device.device_id : "";
+  let res;
+  try {
+    res = await fetch(form.action, {
+      method: "POST", body: new FormData(form), credentials: "same-origin", cache: "no-store",
+    });
+  } catch (_) {
+    res = null;
+  }
+  if (!res || !res.ok) {
+    toast(t("signout_failed"));
+    return;
+  }
+  if (user) await forgetDevice(user.id).catch(() => {});
+  if ("caches" in self) await caches.delete(PAGES_CACHE).catch(() => {});
+  await setMeta("warmed", null).catch(() => {});
+  window.location.assign(res.url || "/login");
+}
+
+function closeMenus(except = null) {
+  for (const menu of document.querySelectorAll("details.usermenu[open]")) {
+    if (menu !== except) menu.open = false;
+  }
+}
+
+function guardSignOut() {
+  document.addEventListener("click", (ev) => {
+    closeMenus(ev.target.closest("details.usermenu"));
+  });
+  document.addEventListener("keydown", (ev) => {
+    if (ev.key === "Escape") closeMenus();
+  });
+  for (const form of document.querySelectorAll("form.logout-form")) {
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      signOut(form);
+    });
+  }
+  const dialog = document.getElementById("signout-blocked");
+  if (dialog) {
+    dialog.querySelector("[data-close]").addEventListener("click", () => dialog.close());
+  }
+}
+
+function showPendingToast() {
+  let raw = null;
+  try {
+    raw = sessionStorage.getItem(TOAST_KEY);
+    sessionStorage.removeItem(TOAST_KEY);
+  } catch (_) { /* storage blocked */ }
+  if (!raw) return;
+  try {
+    const { message, action } = JSON.parse(raw);
+    toast(message, { action, ms: 6000 });
+  } catch (_) { /* ignore */ }
+}
+
+async function fillDeviceField() {
+  const user = pageUser();
+  if (!user) return;
+  const device = (await ensureDevice().catch(() => null)) || (await deviceFor(user.id));
+  for (const input of document.querySelectorAll('form.logout-form input[name="device_id"]')) {
+    input.value = device ? device.device_id : "";
+  }
+}
+
+function main() {
+  updateNetwork();
+  self.addEventListener("online", updateNetwork);
+  self.addEventListener("offline", updateNetwork);
+  guardSignOut();
+  showPendingToast();
+  if ("indexedDB" in self) {
+    updateBadge();
+    onChange(() => updateBadge());
+    fillDeviceField().finally(() => startSync());
+  }
+  askPersistentStorage();
+  registerServiceWorker();
+}
+
+main();

@@ -1,0 +1,76 @@
+// Home page: the outbox card (all sent / N waiting / sending / failed), kept live.
+
+import { pageUser } from "./device.js";
+import { listAll, listSent, onChange } from "./outbox.js";
+import { syncStatus } from "./sync.js";
+import { h, shortTime, t } from "./ui.js";
+
+const card = document.getElementById("outbox-card");
+let sending = false;
+
+async function render() {
+  if (!card) return;
+  const user = pageUser();
+  let items = [];
+  let sent = [];
+  try {
+    items = (await listAll()).filter((it) => !user || it.user_id === user.id);
+    sent = await listSent();
+  } catch (_) { /* no IndexedDB */ }
+  const visits = new Set(items.map((it) => it.record_id)).size;
+  const failedVisits = new Set(items.filter((it) => it.state === "failed").map((it) => it.record_id)).size;
+  const busy = sending || items.some((it) => it.state === "sending");
+  const title = card.querySelector("[data-outbox-title]");
+  const sub = card.querySelector("[data-outbox-sub]");
+
+  let state;
+  if (!visits) {
+    state = "empty";
+    title.textContent = t("all_sent");
+    const last = sent.find((s) => !user || s.user_id === user.id);
+    sub.textContent = last ? t("last_sent", { t: shortTime(last.sent_at) }) : "";
+  } else if (failedVisits) {
+    state = "failed";
+    title.textContent = t("n_failed", { n: failedVisits });
+    sub.textContent = visits > failedVisits ? t("n_waiting", { n: visits - failedVisits }) : "";
+  } else if (busy) {
+    state = "sending";
+    title.textContent = t("n_waiting", { n: visits });
+    sub.textContent = t("sending_now");
+  } else {
+    state = "waiting";
+    title.textContent = t("n_waiting", { n: visits });
+    const stalled = ["offline", "server", "error"].includes(syncStatus().outcome);
+    sub.textContent = navigator.onLine === false ? `${t("no_network")} · ${t("will_send")}`
+      : stalled ? t("note_retry") : t("will_send");
+  }
+  card.dataset.state = state;
+  card.dataset.count = String(visits);
+  markQueued(items);
+}
+
+/** Mark households whose visit is saved on the phone but not yet on the server. */
+function markQueued(items) {
+  const queued = new Set(items.filter((it) => it.kind === "record")
+    .map((it) => String(it.record.household_id)));
+  for (const link of document.querySelectorAll("[data-testid=unvisited-item]")) {
+    const on = queued.has(link.dataset.householdId);
+    link.classList.toggle("is-queued", on);
+    let pill = link.querySelector(".queued-pill");
+    if (on && !pill) {
+      pill = h("span", { class: "badge badge-warn queued-pill" }, t("state_waiting"));
+      link.querySelector(".list-title").append(" ", pill);
+    } else if (!on && pill) {
+      pill.remove();
+    }
+  }
+}
+
+onChange((detail) => {
+  if (detail && detail.type === "sync") sending = detail.phase === "sending";
+  render();
+});
+self.addEventListener("online", render);
+self.addEventListener("offline", render);
+sending = syncStatus().phase === "sending";
+render();

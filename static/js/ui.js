@@ -1,0 +1,82 @@
+// Small page helpers: translated strings from the page, a toast, element building, dates.
+
+let strings = null;
+
+/** Return the translated string `key` with {name} placeholders filled from `vars`. */
+export function t(key, vars = {}) {
+  if (!strings) {
+    try {
+      strings = JSON.parse(document.getElementById("i18n").textContent);
+    } catch (_) {
+      strings = {};
+    }
+  }
+  const text = strings[key] || key;
+  return text.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? String(vars[name]) : m));
+}
+
+/** Build an element: h("li", {class: "x", dataset: {id: 1}}, child, "text", ...). */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs || {})) {
+    if (value == null || value === false) continue;
+    if (name === "class") el.className = value;
+    else if (name === "dataset") Object.assign(el.dataset, value);
+    else if (name === "text") el.textContent = value;
+    else if (name.startsWith("on") && typeof value === "function") {
+      el.addEventListener(name.slice(2), value);
+    } else el.setAttribute(name, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child == null || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+let toastTimer = null;
+
+/** Show a short message at the bottom; `action` = {label, href} adds a link. */
+export function toast(message, { action = null, ms = 4000 } = {}) {
+  const box = document.getElementById("toast");
+  if (!box) return;
+  box.querySelector(".toast-text").textContent = message;
+  const link = box.querySelector(".toast-action");
+  if (action) {
+    link.textContent = action.label;
+    link.href = action.href;
+    link.hidden = false;
+  } else {
+    link.hidden = true;
+  }
+  box.hidden = false;
+  box.classList.remove("is-leaving");
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => {
+    box.classList.add("is-leaving");
+    toastTimer = setTimeout(() => { box.hidden = true; }, 250);
+  }, ms);
+}
+
+function locale() {
+  return document.documentElement.lang || "zh-CN";
+}
+
+/** Format an ISO time for a list: "11月21日 14:32" / "Nov 21, 2:32 PM". */
+export function shortTime(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return "";
+  const sameYear = d.getFullYear() === new Date().getFullYear();
+  return new Intl.DateTimeFormat(locale(), {
+    year: sameYear ? undefined : "numeric", month: "short", day: "numeric",
+    hour: "2-digit", minute: "2-digit",
+  }).format(d);
+}
+
+/** Return the local "YYYY-MM-DDTHH:MM" a datetime-local input wants. */
+export function localInputValue(date = new Date()) {
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`
+    + `T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}

@@ -1,0 +1,172 @@
+// fieldlog service worker (served at /sw.js, scope /).
+// Shell: precached on install, cache-first. Pages under /m/: network-first with a short
+// timeout, then the cached copy, then /offline. Never cached: /api/, non-GET requests,
+// /login, /logout. Bump CACHE_VERSION whenever a file in SHELL changes.
+
+const CACHE_VERSION = "v1";
+const SHELL_CACHE = `fieldlog-shell-${CACHE_VERSION}`;
+const PAGES_CACHE = "fieldlog-pages"; // survives shell updates: offline pages stay usable
+const NAV_TIMEOUT_MS = 3000;
+const OFFLINE_URL = "/offline";
+
+const SHELL = [
+  OFFLINE_URL,
+  "/manifest.webmanifest",
+  "/static/css/app.css",
+  "/static/js/app.js",
+  "/static/js/camera.js",
+  "/static/js/db.js",
+  "/static/js/device.js",
+  "/static/js/exif.js",
+  "/static/js/home.js",
+  "/static/js/outbox-page.js",
+  "/static/js/outbox.js",
+  "/static/js/sync.js",
+  "/static/js/ui.js",
+  "/static/js/visit-form.js",
+  "/static/icons/icon-192.png",
+  "/static/icons/icon-512.png",
+  "/static/icons/maskable-512.png",
+  "/static/icons/apple-touch-icon.png",
+];
+
+self.addEventListener("install", (event) => {
+  event.waitUntil((async () => {
+    const cache = await caches.open(SHELL_CACHE);
+    // `reload`: take the files from the network, not from the HTTP cache.
+    await cache.addAll(SHELL.map((url) => new Request(url, { cache: "reload", credentials: "same-origin" })));
+    await self.skipWaiting();
+  })());
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil((async () => {
+    const names = await caches.keys();
+    await Promise.all(names
+      .filter((name) => name.startsWith("fieldlog-shell-") && name !== SHELL_CACHE)
+      .map((name) => caches.delete(name)));
+    await self.clients.claim();
+  })());
+});
+
+/** Cache a page response if it is a plain same-origin 200 for a /m/ URL without a query. */
+async function keepPage(url, response) {
+  const u = new URL(url);
+  if (u.origin !== self.location.origin || !isAppPage(u) || u.search) return false;
+  if (!response || response.status !== 200 || response.redirected || response.type !== "basic") return false;
+  const cache = await caches.open(PAGES_CACHE);
+  await cache.put(u.pathname, response);
+  return true;
+}
+
+function isAppPage(u) {
+  return u.pathname === "/m" || u.pathname.startsWith("/m/");
+}
+
+function neverCache(u) {
+  return u.pathname.startsWith("/api/") || u.pathname === "/login" || u.pathname === "/logout"
+    || u.pathname === "/sw.js";
+}
+
+async function cachedPage(request) {
+  const u = new URL(request.url);
+  if (!isAppPage(u)) return null;
+  const cache = await caches.open(PAGES_CACHE);
+  // The query (?household=…) is read by the page script; the cached page has none.
+  return (await cache.match(u.pathname, { ignoreSearch: true })) || null;
+}
+
+async function offlinePage() {
+  return (await caches.match(OFFLINE_URL))
+    || new Response("<!doctype html><meta charset=utf-8><title>Offline</title><p>离线 / Offline</p>",
+      { status: 503, headers: { "Content-Type": "text/html; charset=utf-8" } });
+}
+
+/** Network first with a short timeout, then the cached page, then /offline. */
+async function navigate(event) {
+  const { request } = event;
+  const network = fetch(request);
+  // Registered before the page reads the body, so the clone happens first.
+  event.waitUntil(network.then((response) => keepPage(request.url, response.clone())).catch(() => {}));
+  const timeout = new Promise((resolve) => setTimeout(() => resolve("timeout"), NAV_TIMEOUT_MS));
+  try {
+    const first = await Promise.race([network, timeout]);
+    if (first !== "timeout") return first;
+    // Slow network: show the cached copy if there is one, else keep waiting for the network.
+    const cached = await cachedPage(request);
+    if (cached) {
+      network.catch(() => {}); // it may still arrive and refresh the cache
+      return cached;
+    }
+    return await network;
+  } catch (_) {
+    return (await cachedPage(request)) || offlinePage();
+  }
+}
+
+/** Static files: cache first, fill the cache on a miss. */
+async function staticAsset(event) {
+  const { request } = event;
+  const cached = await caches.match(request, { ignoreSearch: true });
+  if (cached) return cached;
+  const response = await fetch(request);
+  if (response.ok && response.type === "basic") {
+    const copy = response.clone();
+    event.waitUntil(caches.open(SHELL_CACHE).then((cache) => cache.put(request, copy)).catch(() => {}));
+  }
+  return response;
+}
+
+self.addEventListener("fetch", (event) => {
+  const { request } = event;
+  if (request.method !== "GET") return; // POSTs (sign-in, sync) go straight to the network
+  const u = new URL(request.url);
+  if (u.origin !== self.location.origin) return;
+  if (request.mode === "navigate") {
+    if (neverCache(u)) {
+      event.respondWith(fetch(request).catch(() => offlinePage()));
+    } else {
+      event.respondWith(navigate(event));
+    }
+    return;
+  }
+  if (neverCache(u)) return;
+  if (u.pathname.startsWith("/static/") || u.pathname === "/manifest.webmanifest") {
+    event.respondWith(staticAsset(event));
+  }
+});
+
+/** Fetch and cache the given app pages with the user's cookies (after sign-in). */
+async function warm(urls) {
+  let cached = 0;
+  for (const url of urls || []) {
+    try {
+      const u = new URL(url, self.location.origin);
+      const response = await fetch(u.href, { credentials: "same-origin", cache: "no-store", redirect: "follow" });
+      if (await keepPage(u.href, response)) cached += 1;
+    } catch (_) { /* offline or refused: the next page load tries again */ }
+  }
+  return cached;
+}
+
+self.addEventListener("message", (event) => {
+  const data = event.data || {};
+  if (data.type === "warm") {
+    event.waitUntil(warm(data.urls).then((cached) => {
+      const port = event.ports && event.ports[0];
+      if (port) port.postMessage({ type: "warmed", cached });
+    }));
+  } else if (data.type === "skip-waiting") {
+    self.skipWaiting();
+  }
+});
+
+// Background Sync is an extra nudge where it exists (not in Safari): wake the open pages,
+// which own the outbox logic. Pages also sync on load, on `online` and on a timer.
+self.addEventListener("sync", (event) => {
+  if (event.tag !== "fieldlog-outbox") return;
+  event.waitUntil((async () => {
+    const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+    for (const client of windows) client.postMessage({ type: "sync" });
+  })());
+});
