@@ -6,7 +6,7 @@ PORT ?= 5000
 export FLASK_APP := app
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test install install-dev browser translations lint bench clean
+.PHONY: run test install install-dev browser translations i18n-update lint bench clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -22,7 +22,12 @@ install: $(VENV)/.installed translations
 install-dev: $(VENV)/.installed-dev translations
 
 translations: $(VENV)/.installed
-	$(VENV)/bin/pybabel compile -q -d translations 2>/dev/null || $(VENV)/bin/pybabel compile -d translations
+	$(VENV)/bin/pybabel compile -d translations >/dev/null
+
+# After changing UI strings: refresh the catalog, translate the new entries, commit the .po.
+i18n-update: $(VENV)/.installed
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext --project fieldlog -o translations/messages.pot .
+	$(VENV)/bin/pybabel update -i translations/messages.pot -d translations
 
 # Debian's Chromium and CJK fonts for the browser tests (Playwright's own download does not work here).
 browser:
@@ -39,7 +44,7 @@ run: install
 	$(VENV)/bin/flask run --host 0.0.0.0 --port $(PORT)
 
 test: install-dev browser
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -q
 
 lint: install-dev
 	$(VENV)/bin/ruff check fieldlog tests bench app.py

@@ -22,9 +22,11 @@ def create_app(config: type | dict | None = None) -> Flask:
 
     from fieldlog.cli import register_cli
     from fieldlog.errors import register_error_handlers
+    from fieldlog.security import register_security_headers
     from fieldlog.templating import register_templating
 
     register_error_handlers(app)
+    register_security_headers(app)
     register_templating(app)
     register_cli(app)
     return app

@@ -3,6 +3,7 @@ import click
 from flask import Flask
 from sqlalchemy import func, select
 
+from fieldlog.errors import FieldlogError
 from fieldlog.extensions import db
 
 
@@ -20,7 +21,10 @@ def register_cli(app: Flask) -> None:
         if if_empty and db.session.scalar(select(func.count()).select_from(User)):
             click.echo("Database already has data; demo county not loaded.")
             return
-        summary = build_demo_county(seed=seed)
+        try:
+            summary = build_demo_county(seed=seed)
+        except FieldlogError as exc:
+            raise click.ClickException(exc.message) from exc
         click.echo(summary)
 
     @app.cli.command("create-user")

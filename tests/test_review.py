@@ -46,8 +46,8 @@ def test_filtering_by_a_village_outside_scope_shows_nothing(client, world, login
 def test_visit_page_shows_distance_from_the_village_centre(client, world, login, visits):
     login("sup_t1")
     page = client.get(f"/review/visits/{visits['v1'][0]}").get_data(as_text=True)
-    # 26.5805,106.7102 is about 59 m from 北堡村's centre at 26.58,106.71.
-    assert "59 m" in page and "inside the geofence" in page
+    # 26.5805,106.7102 is about 59 m from 北堡村's centre at 26.58,106.71; the fence is 1.5 km.
+    assert "59 m" in page and "在村界范围内（1.5 km）" in page
     no_fix = client.get(f"/review/visits/{visits['v1'][1]}").get_data(as_text=True)
     assert 'data-testid="no-location"' in no_fix
 

@@ -13,8 +13,9 @@ _ERRORS = {str(code): {"description": text, "content": {"application/json": {
                        (422, "Invalid input"))}
 
 
-def _json(ref: str) -> dict:
-    return {"content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
+def _json(ref: str, description: str = "OK") -> dict:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
 
 
 def build_spec() -> dict:

@@ -1,0 +1,110 @@
+"""Time the sync API: a 100-visit batch and a 12-megapixel photo, on SQLite and PostgreSQL.
+
+Usage: .venv/bin/python bench/bench_sync.py [--runs 20] [--pg postgresql+psycopg://...]
+Without --pg, uses $BENCH_DATABASE_URL when set; SQLite always runs. Prints medians in ms.
+"""
+import argparse
+import io
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from flask_migrate import upgrade  # noqa: E402
+from PIL import Image  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+from werkzeug.datastructures import FileStorage  # noqa: E402
+from werkzeug.test import encode_multipart  # noqa: E402
+
+from fieldlog import create_app  # noqa: E402
+from fieldlog.extensions import db  # noqa: E402
+from fieldlog.services.auth import hash_password, issue_device_token  # noqa: E402
+from tests.fixtures.world import build_world  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def visit(household_id: str) -> dict:
+    now = datetime.now(UTC) - timedelta(hours=2)
+    return {"type": "visit", "id": str(uuid.uuid4()), "household_id": household_id,
+            "occurred_at": now.isoformat(), "device_created_at": now.isoformat(),
+            "heard": "老人腿脚不便，儿子在外打工，家中两亩茶园无人管护。" * 3,
+            "requests": "希望协调修缮屋后排水沟。", "follow_up": True,
+            "location": {"lat": 26.58, "lon": 106.71, "accuracy_m": 12, "located_at": now.isoformat()},
+            "photo_ids": [str(uuid.uuid4())]}
+
+
+def photo_12mp() -> bytes:
+    """A 4000x3000 JPEG with camera-like noise, so it compresses like a real photo."""
+    noise = Image.effect_noise((4000, 3000), 40).convert("RGB")
+    gradient = Image.linear_gradient("L").resize((4000, 3000)).convert("RGB")
+    image = Image.blend(noise, gradient, 0.5)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def run(url: str, runs: int, photo: bytes) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="fieldlog-bench-"))
+    if url.startswith("postgresql"):
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        engine.dispose()
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "PHOTO_DIR": str(tmp / "photos"),
+                      "SECRET_KEY": "bench"})
+    with app.app_context():
+        upgrade(directory=str(ROOT / "migrations"))
+        world = build_world(hash_password("bench-password"))
+        _token, raw = issue_device_token(world.sec1, "bench")
+        households = [h.id for h in world.h1]
+        client = app.test_client()
+        headers = {"Authorization": f"Bearer {raw}"}
+        batch_ms, replay_ms = [], []
+        for _ in range(runs):
+            records = [visit(households[n % len(households)]) for n in range(100)]
+            for bucket in (batch_ms, replay_ms):  # first apply, then an identical replay
+                start = time.perf_counter()
+                response = client.post("/api/v1/sync", json={"records": records}, headers=headers)
+                bucket.append((time.perf_counter() - start) * 1000)
+                assert response.status_code == 200
+                assert all(r["status"] == "stored" for r in response.get_json()["results"])
+        photo_ms = []
+        for n in range(max(3, runs // 4)):
+            form = {"file": FileStorage(io.BytesIO(photo), "p.jpg"), "record_type": "visit",
+                    "record_id": records[n]["id"]}
+            boundary, body = encode_multipart(form)
+            start = time.perf_counter()
+            response = client.put(f"/api/v1/photos/{uuid.uuid4()}", data=body, headers=headers,
+                                  content_type=f"multipart/form-data; boundary={boundary}")
+            photo_ms.append((time.perf_counter() - start) * 1000)
+            assert response.status_code == 201, response.get_json()
+        db.session.remove()
+        db.engine.dispose()
+    name = url.split(":")[0]
+    print(f"{name:22} 100-visit batch: median {statistics.median(batch_ms):6.1f} ms, "
+          f"max {max(batch_ms):6.1f} ms | replay of it: median {statistics.median(replay_ms):6.1f} ms"
+          f" | 12 MP photo upload ({len(photo) / 1e6:.1f} MB): median "
+          f"{statistics.median(photo_ms):6.1f} ms, max {max(photo_ms):6.1f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--pg", default=os.environ.get("BENCH_DATABASE_URL"))
+    args = parser.parse_args()
+    photo = photo_12mp()
+    with tempfile.TemporaryDirectory() as tmp:
+        run(f"sqlite:///{tmp}/bench.db", args.runs, photo)
+    if args.pg:
+        run(args.pg, args.runs, photo)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+"""Browser end-to-end fixtures: a live server on a fresh SQLite copy, headless Chromium.
+
+The live server runs the real app in a thread (werkzeug), so the service worker, IndexedDB
+outbox and sync run exactly as on a phone. SQLite only: the API tests cover PostgreSQL.
+"""
+import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from werkzeug.serving import make_server
+
+from fieldlog import create_app
+from fieldlog.extensions import db
+from tests.conftest import PASSWORD, ROOT
+
+ARTIFACTS = ROOT / "test-artifacts" / "e2e"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-quic"]
+# Guiyang-ish, a few hundred metres from the test village V1 (北堡村).
+PHONE_GPS = {"latitude": 26.5806, "longitude": 106.7104, "accuracy": 15}
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "is_mobile": True,
+         "has_touch": True, "locale": "zh-CN", "timezone_id": "Asia/Shanghai",
+         "geolocation": PHONE_GPS, "permissions": ["geolocation"]}
+DESKTOP = {"viewport": {"width": 1280, "height": 860}, "locale": "zh-CN",
+           "timezone_id": "Asia/Shanghai"}
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """The folder for screenshots (gitignored); emptied of old screenshots once per run."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for old in ARTIFACTS.glob("*.png"):
+        old.unlink()
+    return ARTIFACTS
+
+
+class LiveServer(SimpleNamespace):
+    """base_url, app, and the world's plain facts (ids and names, no ORM objects)."""
+
+    @contextmanager
+    def db(self):
+        """An app context for looking at the database from the test; yields the session."""
+        with self.app.app_context():
+            try:
+                yield db.session
+            finally:
+                db.session.remove()
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+
+def _plain_world(w) -> SimpleNamespace:
+    """Read what the tests need while the session is open."""
+    households = [SimpleNamespace(id=h.id, head_name=h.head_name, house_label=h.house_label,
+                                  tags=list(h.tags)) for h in w.h1]
+    return SimpleNamespace(village_v1=w.v1.name, sec1_id=w.sec1.id, sup_t1_id=w.sup_t1.id,
+                           households_v1=households)
+
+
+@pytest.fixture
+def live_server(sqlite_template, password_hash, tmp_path) -> Iterator[LiveServer]:
+    """Serve a fresh app (world built in) on 127.0.0.1 (a secure context for service workers)."""
+    from tests.fixtures.world import build_world
+
+    path = tmp_path / "e2e.db"
+    shutil.copy(sqlite_template, path)
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
+                      "PHOTO_DIR": str(tmp_path / "photos"), "SECRET_KEY": "e2e-secret",
+                      "SERVER_NAME": None})
+    with app.app_context():
+        world = _plain_world(build_world(password_hash))
+        db.session.remove()
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(base_url=f"http://127.0.0.1:{server.server_port}", app=app,
+                         world=world, password=PASSWORD)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the run (Debian's build; Playwright's download is not used)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+class Browsing:
+    """Fresh browser contexts (empty profiles) for one test; all closed at its end.
+
+    Uncaught page errors fail the test: they are the bugs a person would not see.
+    """
+
+    def __init__(self, browser, server: LiveServer):
+        self.browser = browser
+        self.server = server
+        self.contexts = []
+        self.page_errors: list[str] = []
+
+    def _context(self, options: dict):
+        context = self.browser.new_context(base_url=self.server.base_url, **options)
+        context.set_default_timeout(15_000)
+        context.set_default_navigation_timeout(20_000)
+        context.on("page", self._watch)
+        self.contexts.append(context)
+        return context
+
+    def phone(self):
+        """A new, empty phone profile (390×844, touch, zh-CN, GPS granted)."""
+        return self._context(PHONE)
+
+    def desktop(self):
+        """A new, empty desktop profile."""
+        return self._context(DESKTOP)
+
+    def _watch(self, page) -> None:
+        page.on("pageerror", lambda err: self.page_errors.append(f"{page.url}: {err}"))
+
+    def close(self) -> None:
+        for context in self.contexts:
+            context.close()
+        self.contexts.clear()
+
+
+@pytest.fixture
+def browsing(browser, live_server) -> Iterator[Browsing]:
+    session = Browsing(browser, live_server)
+    try:
+        yield session
+    finally:
+        session.close()
+    assert not session.page_errors, "uncaught errors in the page:\n" + "\n".join(
+        session.page_errors)
