@@ -36,7 +36,8 @@ def visit(household_id: str) -> dict:
             "occurred_at": now.isoformat(), "device_created_at": now.isoformat(),
             "heard": "老人腿脚不便，儿子在外打工，家中两亩茶园无人管护。" * 3,
             "requests": "希望协调修缮屋后排水沟。", "follow_up": True,
-            "location": {"lat": 26.58, "lon": 106.71, "accuracy_m": 12, "located_at": now.isoformat()},
+            "location": {"lat": 26.58, "lon": 106.71, "accuracy_m": 12,
+                         "located_at": now.isoformat()},
             "photo_ids": [str(uuid.uuid4())]}
 
 
@@ -89,7 +90,7 @@ def run(url: str, runs: int, photo: bytes) -> None:
         db.engine.dispose()
     name = url.split(":")[0]
     print(f"{name:22} 100-visit batch: median {statistics.median(batch_ms):6.1f} ms, "
-          f"max {max(batch_ms):6.1f} ms | replay of it: median {statistics.median(replay_ms):6.1f} ms"
+          f"max {max(batch_ms):6.1f} ms | replay: median {statistics.median(replay_ms):6.1f} ms"
           f" | 12 MP photo upload ({len(photo) / 1e6:.1f} MB): median "
           f"{statistics.median(photo_ms):6.1f} ms, max {max(photo_ms):6.1f} ms")
 

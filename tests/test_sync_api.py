@@ -182,7 +182,7 @@ def test_cookie_session_needs_the_csrf_header(client, world, login):
 
 
 def test_browser_token_replays_hours_later_without_session_or_csrf(app, client, world, login):
-    """The offline-replay promise: the session and its CSRF token are gone, the record still lands."""
+    """Offline replay: the session and its CSRF token are gone, the record still lands."""
     session = login("sec1")
     issued = client.post("/api/v1/devices", json={"label": "Chrome on Android"},
                          headers={"X-CSRFToken": session.csrf})

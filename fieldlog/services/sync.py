@@ -117,7 +117,8 @@ def _apply_batch(user: User, device_id: str | None, raw_records: list) -> list[d
     villages_of = dict(db.session.execute(
         select(Household.id, Household.village_id).where(Household.id.in_(household_ids))
     ).all()) if household_ids else {}
-    allowed = set(db.session.scalars(scope_village_ids(user))) if user.role == "secretary" else set()
+    allowed = set(db.session.scalars(scope_village_ids(user))) \
+        if user.role == "secretary" else set()
     record_ids = {str(d["id"]) for _, d in valid}
     known = {
         row.id: _Known(row.author_id, row.content_hash, row.version, row.received_at)

@@ -129,7 +129,8 @@ def household_dicts(village_id: int, since: datetime | None = None) -> list[dict
         tags = household.tags
         last = last_visit.get(household.id)
         result.append({
-            "id": household.id, "village_id": household.village_id, "head_name": household.head_name,
+            "id": household.id, "village_id": household.village_id,
+            "head_name": household.head_name,
             "house_label": household.house_label, "member_count": household.member_count,
             "tags": tags, "tag_labels": [tag_label(t) for t in tags],
             "priority": any(t in PRIORITY_TAGS for t in tags),

@@ -7,8 +7,13 @@ from marshmallow import ValidationError
 
 from fieldlog.errors import Invalid, error_response
 from fieldlog.extensions import csrf
-from fieldlog.schemas.resources import (DeviceTokenOutSchema, HouseholdOutSchema, LoginInSchema,
-                                        PhotoFormSchema, PhotoOutSchema)
+from fieldlog.schemas.resources import (
+    DeviceTokenOutSchema,
+    HouseholdOutSchema,
+    LoginInSchema,
+    PhotoFormSchema,
+    PhotoOutSchema,
+)
 from fieldlog.schemas.sync import BatchInSchema, BatchOutSchema
 from fieldlog.services.auth import authenticate, issue_device_token, user_for_device_token
 from fieldlog.services.sync import apply_batch

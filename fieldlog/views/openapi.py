@@ -2,8 +2,12 @@
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
-from fieldlog.schemas.resources import (DeviceTokenOutSchema, HouseholdOutSchema, LoginInSchema,
-                                        PhotoOutSchema)
+from fieldlog.schemas.resources import (
+    DeviceTokenOutSchema,
+    HouseholdOutSchema,
+    LoginInSchema,
+    PhotoOutSchema,
+)
 from fieldlog.schemas.sync import BatchInSchema, BatchOutSchema, ErrorSchema, VisitInSchema
 
 _ERRORS = {str(code): {"description": text, "content": {"application/json": {
@@ -20,9 +24,10 @@ def _json(ref: str, description: str = "OK") -> dict:
 
 def build_spec() -> dict:
     """Return the OpenAPI 3 document as a dict."""
+    about = ("Offline-first sync for field-visit records. Records and photos are keyed by "
+             "client UUIDs; replays are idempotent.")
     spec = APISpec("fieldlog sync API", "1.0.0", "3.0.3", plugins=[MarshmallowPlugin()],
-                   info={"description": "Offline-first sync for field-visit records. Records and "
-                                        "photos are keyed by client UUIDs; replays are idempotent."})
+                   info={"description": about})
     spec.components.security_scheme("device", {"type": "http", "scheme": "bearer"})
     for name, schema in (("Error", ErrorSchema), ("Visit", VisitInSchema),
                          ("BatchIn", BatchInSchema), ("BatchOut", BatchOutSchema),

@@ -116,6 +116,7 @@ class Browsing:
         self.server = server
         self.contexts = []
         self.page_errors: list[str] = []
+        self.console_errors: list[str] = []
 
     def _context(self, options: dict):
         context = self.browser.new_context(base_url=self.server.base_url, **options)
@@ -135,6 +136,8 @@ class Browsing:
 
     def _watch(self, page) -> None:
         page.on("pageerror", lambda err: self.page_errors.append(f"{page.url}: {err}"))
+        page.on("console", lambda msg: msg.type in ("error", "warning") and self.console_errors
+                .append(f"{msg.type} {page.url}: {msg.text}"))
 
     def close(self) -> None:
         for context in self.contexts:
@@ -149,5 +152,7 @@ def browsing(browser, live_server) -> Iterator[Browsing]:
         yield session
     finally:
         session.close()
+    if session.console_errors:  # expected offline (failed fetches); shown with -s
+        print("\nbrowser console:\n  " + "\n  ".join(session.console_errors))
     assert not session.page_errors, "uncaught errors in the page:\n" + "\n".join(
         session.page_errors)

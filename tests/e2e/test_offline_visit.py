@@ -19,8 +19,20 @@ GALLERY = "jpg_gps_DSCN0010.jpg"  # Nikon, EXIF time 2008-10-22 16:28:39, GPS 43
 TAP_BUDGET = 5
 
 
-def shot(page, artifacts, name: str, *, full_page: bool = False) -> None:
-    page.screenshot(path=str(artifacts / f"{name}.png"), full_page=full_page)
+def shot(page, artifacts, name: str, *, full_page: bool = False, show=None) -> None:
+    """Screenshot into test-artifacts/e2e/<name>.png.
+
+    Full-page shots start from the top (sticky bars are drawn where the viewport was);
+    `show` scrolls an element into view for a viewport shot.
+    """
+    if full_page:
+        page.evaluate("() => window.scrollTo(0, 0)")
+    elif show == "bottom":
+        page.evaluate("() => window.scrollTo(0, document.documentElement.scrollHeight)")
+    elif show is not None:
+        show.scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / f"{name}.png"), full_page=full_page,
+                    animations="disabled", caret="initial")
 
 
 def by_id(page, testid: str):
@@ -107,7 +119,9 @@ def test_offline_visit_reaches_the_supervisor(browsing, live_server, artifacts, 
     gps = by_id(page, "gps-status")
     expect(gps).to_have_attribute("data-state", "ok")
     expect(gps).to_have_attribute("data-accuracy", "15")
-    shot(page, artifacts, "03-visit-form-offline", full_page=True)
+    page.evaluate("() => window.scrollTo(0, 0)")
+    shot(page, artifacts, "03-visit-form-offline-top")
+    shot(page, artifacts, "04-visit-form-offline-photo", show="bottom")
 
     by_id(page, "save-visit").tap()
     page.wait_for_url("**/m/")
@@ -118,7 +132,7 @@ def test_offline_visit_reaches_the_supervisor(browsing, live_server, artifacts, 
     expect(page.locator(f'[data-testid=unvisited-item][data-household-id="{household.id}"]')
            ).to_have_class(re.compile(r"\bis-queued\b"))
     expect(by_id(page, "outbox-badge")).to_have_attribute("data-count", "1")
-    shot(page, artifacts, "04-saved-offline")
+    shot(page, artifacts, "05-saved-offline")
 
     # Reload while still offline: the pages come from the service worker, the visit from
     # IndexedDB.
@@ -136,7 +150,7 @@ def test_offline_visit_reaches_the_supervisor(browsing, live_server, artifacts, 
     expect(page.locator("body")).to_have_attribute("data-outbox-count", "1")
     with server.db() as session:
         assert session.get(Visit, record_id) is None, "nothing can reach the server offline"
-    shot(page, artifacts, "05-outbox-offline-after-reload")
+    shot(page, artifacts, "06-outbox-offline-after-reload")
 
     # Signal is back: the `online` event starts a sync round.
     context.set_offline(False)
@@ -145,9 +159,9 @@ def test_offline_visit_reaches_the_supervisor(browsing, live_server, artifacts, 
     sent = by_id(page, "sent-item")
     expect(sent).to_have_count(1)
     expect(sent).to_have_attribute("href", f"/review/visits/{record_id}")
-    expect(sent).to_contain_text("1")  # "1/1 张照片已发送" or similar
+    expect(sent).to_contain_text(re.compile(r"1\s*/\s*1"))  # "照片已发送 1/1": the photo went too
     expect(by_id(page, "outbox-item")).to_have_count(0)
-    shot(page, artifacts, "06-outbox-synced")
+    shot(page, artifacts, "07-outbox-synced")
 
     with server.db() as session:
         visit = session.get(Visit, record_id)
@@ -175,7 +189,7 @@ def test_offline_visit_reaches_the_supervisor(browsing, live_server, artifacts, 
     rows = review.get_by_test_id("visit-row")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text(household.head_name)
-    shot(review, artifacts, "07-review-list")
+    shot(review, artifacts, "08-review-list")
     rows.first.locator("td").first.locator("a").click()
     review.wait_for_url(f"**/review/visits/{record_id}")
     figure = review.get_by_test_id("photo")
@@ -190,7 +204,11 @@ def test_offline_visit_reaches_the_supervisor(browsing, live_server, artifacts, 
     distance = review.get_by_test_id("distance-village")
     expect(distance).to_be_visible()
     expect(distance).to_contain_text("m")
-    shot(review, artifacts, "08-review-visit", full_page=True)
+    shot(review, artifacts, "09-review-visit", full_page=True)
+    shot(review, artifacts, "10-review-photo", show=figure)
+    # The list crops photos to 4:3; the display image itself shows the whole upright photo.
+    review.goto(f"/review/photos/{photo.id}/display")
+    shot(review, artifacts, "11-review-photo-display")
 
 
 # --- 2. sign-out guard ------------------------------------------------------------------------
@@ -260,7 +278,7 @@ def test_photo_from_gallery_keeps_exif_gps(browsing, live_server, artifacts, pho
     assert abs(lat - 43.4674) < 0.01 and abs(lon - 11.8851) < 0.01, gps
     taken_at = thumb.get_attribute("data-taken-at")
     assert taken_at and taken_at.startswith("2008-10-22T16:28"), taken_at
-    shot(page, artifacts, "gallery-01-exif-thumb", full_page=True)
+    shot(page, artifacts, "gallery-01-exif-thumb", show="bottom")
 
     by_id(page, "save-visit").tap()
     page.wait_for_url("**/m/")
@@ -293,7 +311,7 @@ document.addEventListener("click", (ev) => {
 """
 
 
-def test_tap_count_to_log_a_visit(browsing, live_server, artifacts):
+def test_tap_count_to_log_a_visit(browsing, live_server, artifacts, record_property):
     server = live_server
     context = browsing.phone()
     context.add_init_script(COUNT_TAPS)
@@ -325,6 +343,7 @@ def test_tap_count_to_log_a_visit(browsing, live_server, artifacts):
     assert counted_in_page == taps, (counted_in_page, taps)
     print(f"\ntaps to log a visit from the home screen: {taps} (budget {TAP_BUDGET})")
     (artifacts / "tap-count.txt").write_text(f"{taps}\n")
+    record_property("taps_to_log_a_visit", taps)
     assert taps <= TAP_BUDGET
 
     expect(by_id(page, "outbox-card")).to_have_attribute("data-state", "empty",
