@@ -44,6 +44,7 @@ run: install
 	$(VENV)/bin/flask run --host 0.0.0.0 --port $(PORT)
 
 test: install-dev browser
+	$(VENV)/bin/ruff check fieldlog tests bench app.py
 	$(VENV)/bin/pytest -q
 
 lint: install-dev

@@ -46,10 +46,15 @@ def _init_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=_select_locale, timezone_selector=lambda: None)
 
     @login_manager.user_loader
-    def load_user(user_id: str):
+    def load_user(session_id: str):
+        """Load "id:epoch"; a session from before "sign out of all devices" loads nobody."""
         from fieldlog.models import User
 
-        return db.session.get(User, int(user_id))
+        user_id, _, epoch = session_id.partition(":")
+        if not (user_id.isdigit() and epoch.isdigit()):
+            return None
+        user = db.session.get(User, int(user_id))
+        return user if user is not None and user.session_epoch == int(epoch) else None
 
     @app.context_processor
     def inject_i18n():
@@ -71,9 +76,9 @@ def _select_locale() -> str:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from fieldlog.views import api, auth, mobile, pwa, review
+    from fieldlog.views import admin, api, auth, mobile, pwa, review
 
-    for module in (auth, mobile, api, review, pwa):
+    for module in (auth, mobile, api, review, admin, pwa):
         app.register_blueprint(module.bp)
 
 

@@ -27,6 +27,30 @@ def register_cli(app: Flask) -> None:
             raise click.ClickException(exc.message) from exc
         click.echo(summary)
 
+    @app.cli.group("audit")
+    def audit_group() -> None:
+        """Work with the audit trail."""
+
+    @audit_group.command("verify")
+    @click.option("--anchor", help="ID:HASH of an entry recorded earlier, to catch truncation.")
+    def audit_verify(anchor: str | None) -> None:
+        """Check that no audit entry was altered, deleted or reordered; exit 1 if any was."""
+        from fieldlog.services.audit import verify
+
+        parsed = None
+        if anchor:
+            entry_id, _, digest = anchor.partition(":")
+            if not entry_id.isdigit() or len(digest) != 64:
+                raise click.UsageError("--anchor takes ID:HASH as printed by a previous verify.")
+            parsed = (int(entry_id), digest)
+        verdict = verify(parsed)
+        for problem in verdict.problems:
+            click.echo(f"TAMPERED: {problem}", err=True)
+        click.echo(f"{verdict.checked} entries checked; head {verdict.head_id}:{verdict.head_hash}")
+        if not verdict.ok:
+            raise SystemExit(1)
+        click.echo("Audit trail intact.")
+
     @app.cli.command("create-user")
     @click.argument("username")
     @click.option("--name", "display_name", required=True)

@@ -1,4 +1,5 @@
 """SQLAlchemy models, one module per part of the domain."""
+from fieldlog.models.audit import AuditEntry
 from fieldlog.models.households import Household, HouseholdTag
 from fieldlog.models.org import OrgUnit
 from fieldlog.models.people import Assignment, DeviceToken, User
@@ -6,5 +7,5 @@ from fieldlog.models.photos import Photo
 from fieldlog.models.records import Visit
 
 __all__ = [
-    "Assignment", "DeviceToken", "Household", "HouseholdTag", "OrgUnit", "Photo", "User", "Visit",
+    "AuditEntry", "Assignment", "DeviceToken", "Household", "HouseholdTag", "OrgUnit", "Photo", "User", "Visit",
 ]

@@ -23,6 +23,7 @@ class Household(db.Model):
     lat: Mapped[float | None]
     lon: Mapped[float | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    anonymised_at: Mapped[datetime | None]
 
     tag_rows: Mapped[list["HouseholdTag"]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="HouseholdTag.tag"

@@ -30,8 +30,20 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     locale: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Security state: a forced change after an admin reset, lockout after failed sign-ins, and
+    # an epoch that "sign out of all devices" bumps so every older session stops working.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    password_changed_at: Mapped[datetime | None]
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    session_epoch: Mapped[int] = mapped_column(default=0)
+    anonymised_at: Mapped[datetime | None]
 
     scope_unit: Mapped[OrgUnit] = relationship()
+
+    def get_id(self) -> str:
+        """Tie the session to the epoch, so bumping it signs out every device."""
+        return f"{self.id}:{self.session_epoch}"
 
     @property
     def is_active(self) -> bool:

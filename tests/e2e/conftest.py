@@ -3,6 +3,7 @@
 The live server runs the real app in a thread (werkzeug), so the service worker, IndexedDB
 outbox and sync run exactly as on a phone. SQLite only: the API tests cover PostgreSQL.
 """
+import os
 import shutil
 import threading
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from fieldlog.extensions import db
 from tests.conftest import PASSWORD, ROOT
 
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = os.environ.get("FIELDLOG_CHROMIUM", "/usr/bin/chromium")  # `make browser` installs it
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",
                  "--disable-quic"]
@@ -41,7 +42,7 @@ def artifacts() -> Path:
 
 
 class LiveServer(SimpleNamespace):
-    """base_url, app, and the world's plain facts (ids and names, no ORM objects)."""
+    """base_url, app, hits (requests served), and the world's plain facts (no ORM objects)."""
 
     @contextmanager
     def db(self):
@@ -78,12 +79,19 @@ def live_server(sqlite_template, password_hash, tmp_path) -> Iterator[LiveServer
         world = _plain_world(build_world(password_hash))
         db.session.remove()
 
+    hits: list[str] = []  # "METHOD /path" of every request that reached the server
+
+    def recording(environ, start_response, inner=app.wsgi_app):
+        hits.append(f"{environ['REQUEST_METHOD']} {environ.get('PATH_INFO', '')}")
+        return inner(environ, start_response)
+
+    app.wsgi_app = recording
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
     thread.start()
     try:
         yield LiveServer(base_url=f"http://127.0.0.1:{server.server_port}", app=app,
-                         world=world, password=PASSWORD)
+                         world=world, password=PASSWORD, hits=hits)
     finally:
         server.shutdown()
         server.server_close()
@@ -97,6 +105,7 @@ def browser():
     """One headless Chromium for the run (Debian's build; Playwright's download is not used)."""
     from playwright.sync_api import sync_playwright
 
+    assert Path(CHROMIUM).exists(), f"no Chromium at {CHROMIUM}: run `make browser`"
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
@@ -135,9 +144,12 @@ class Browsing:
         return self._context(DESKTOP)
 
     def _watch(self, page) -> None:
+        def on_console(msg) -> None:
+            if msg.type in ("error", "warning"):
+                self.console_errors.append(f"{msg.type} {page.url}: {msg.text}")
+
         page.on("pageerror", lambda err: self.page_errors.append(f"{page.url}: {err}"))
-        page.on("console", lambda msg: msg.type in ("error", "warning") and self.console_errors
-                .append(f"{msg.type} {page.url}: {msg.text}"))
+        page.on("console", on_console)
 
     def close(self) -> None:
         for context in self.contexts:
@@ -152,7 +164,7 @@ def browsing(browser, live_server) -> Iterator[Browsing]:
         yield session
     finally:
         session.close()
-    if session.console_errors:  # expected offline (failed fetches); shown with -s
+    if session.console_errors:  # not a failure by itself; shown with -s
         print("\nbrowser console:\n  " + "\n  ".join(session.console_errors))
     assert not session.page_errors, "uncaught errors in the page:\n" + "\n".join(
         session.page_errors)
