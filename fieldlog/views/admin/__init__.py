@@ -1,6 +1,5 @@
 """The administrator's pages: users (users.py) and the audit trail (audit.py)."""
-from flask import Blueprint
+from fieldlog.views.admin import audit, users  # noqa: F401  (importing registers their routes)
+from fieldlog.views.admin.blueprint import bp
 
-bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-from fieldlog.views.admin import audit, users  # noqa: E402,F401  (routes register on bp)
+__all__ = ["bp"]
