@@ -1,7 +1,7 @@
 """Photos attached to records; the binary lives in the photo store, facts live here."""
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Uuid
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fieldlog.extensions import db
@@ -34,3 +34,10 @@ class Photo(db.Model):
     facts_source: Mapped[str | None] = mapped_column(String(8))  # 'file' or 'device'
     camera_make: Mapped[str | None] = mapped_column(String(64))
     camera_model: Mapped[str | None] = mapped_column(String(64))
+    # 64-bit difference hash for near-duplicate search, split into four 16-bit bands: two
+    # hashes within 3 bits share a band exactly, so an indexed band lookup finds them.
+    dhash: Mapped[int | None] = mapped_column(BigInteger)
+    dhash_b0: Mapped[int | None] = mapped_column(index=True)
+    dhash_b1: Mapped[int | None] = mapped_column(index=True)
+    dhash_b2: Mapped[int | None] = mapped_column(index=True)
+    dhash_b3: Mapped[int | None] = mapped_column(index=True)
