@@ -35,6 +35,7 @@ def create_app(config: type | dict | None = None) -> Flask:
 def _init_extensions(app: Flask) -> None:
     from fieldlog import models  # noqa: F401  (models must be known to Alembic)
     from fieldlog.extensions import babel, csrf, db, login_manager, migrate
+    from fieldlog.ratelimit import init_ratelimit
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"),
@@ -44,6 +45,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
     babel.init_app(app, locale_selector=_select_locale, timezone_selector=lambda: None)
+    init_ratelimit(app)
 
     @login_manager.user_loader
     def load_user(session_id: str):
@@ -76,9 +78,9 @@ def _select_locale() -> str:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from fieldlog.views import admin, api, auth, mobile, pwa, review
+    from fieldlog.views import account, admin, api, auth, inspect, mobile, pwa, review
 
-    for module in (auth, mobile, api, review, admin, pwa):
+    for module in (auth, account, mobile, api, review, inspect, admin, pwa):
         app.register_blueprint(module.bp)
 
 

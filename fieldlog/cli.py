@@ -51,6 +51,27 @@ def register_cli(app: Flask) -> None:
             raise SystemExit(1)
         click.echo("Audit trail intact.")
 
+    @app.cli.group("privacy")
+    def privacy_group() -> None:
+        """Personal information: retention."""
+
+    @privacy_group.command("purge")
+    @click.option("--dry-run", is_flag=True, help="Change nothing; print what would be done.")
+    @click.option("--days", type=click.IntRange(min=1), default=None,
+                  help="Retention in days (default: PERSONAL_DATA_RETENTION_DAYS).")
+    def privacy_purge(dry_run: bool, days: int | None) -> None:
+        """Anonymise cadres and households whose work ended longer ago than the retention."""
+        from flask import current_app
+
+        from fieldlog.services.privacy import purge_personal_data
+
+        plan = purge_personal_data(days or current_app.config["PERSONAL_DATA_RETENTION_DAYS"],
+                                   dry_run=dry_run)
+        click.echo(plan.summary())
+        if dry_run:
+            click.echo(f"Cadres: {', '.join(map(str, plan.user_ids)) or '-'}")
+            click.echo(f"Households: {', '.join(plan.household_ids) or '-'}")
+
     @app.cli.command("create-user")
     @click.argument("username")
     @click.option("--name", "display_name", required=True)

@@ -38,6 +38,25 @@ class Config:
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
     REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 30
     WTF_CSRF_TIME_LIMIT = None  # tokens tie to the session; offline replay uses device tokens
+    # Sign-in: lockout after consecutive failures; rate limits per client IP and per username
+    # (Flask-Limiter syntax). Memory storage by default; set RATELIMIT_STORAGE_URI (redis://…)
+    # when several app processes serve one database, so they share the counters.
+    LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", 5))
+    LOGIN_LOCK_MINUTES = int(os.environ.get("LOGIN_LOCK_MINUTES", 15))
+    LOGIN_RATE_LIMIT_IP = os.environ.get("LOGIN_RATE_LIMIT_IP", "20/minute")
+    LOGIN_RATE_LIMIT_IP_ALL = os.environ.get("LOGIN_RATE_LIMIT_IP_ALL", "120/minute")
+    LOGIN_RATE_LIMIT_USER = os.environ.get("LOGIN_RATE_LIMIT_USER", "10/minute")
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # Sessions: a week idle for phones in villages (a cadre away on leave or training a few
+    # days must not be signed out), a working day for admins, 30 days at most for anyone.
+    SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", 7 * 24 * 60))
+    ADMIN_SESSION_IDLE_MINUTES = int(os.environ.get("ADMIN_SESSION_IDLE_MINUTES", 8 * 60))
+    SESSION_ABSOLUTE_DAYS = int(os.environ.get("SESSION_ABSOLUTE_DAYS", 30))
+    PERMANENT_SESSION_LIFETIME = SESSION_ABSOLUTE_DAYS * 24 * 60 * 60
+    # Personal data (PIPL): kept this long after the work ended (`flask privacy purge`), and a
+    # per-user cap on photo bytes received per day (local day).
+    PERSONAL_DATA_RETENTION_DAYS = int(os.environ.get("PERSONAL_DATA_RETENTION_DAYS", 1825))
+    PHOTO_QUOTA_BYTES_PER_DAY = int(os.environ.get("PHOTO_QUOTA_BYTES_PER_DAY", 500 * 1024 * 1024))
     # How many days of history the demo county gets.
     DEMO_WEEKS = 6
 

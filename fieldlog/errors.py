@@ -39,6 +39,11 @@ class Conflict(FieldlogError):
     code = "conflict"
 
 
+class QuotaExceeded(FieldlogError):
+    status = 429
+    code = "quota_exceeded"
+
+
 def error_response(code: str, message: str, status: int, fields: dict | None = None):
     """Build the API's one error shape."""
     response = jsonify({"error": code, "message": message, "fields": fields or {}})

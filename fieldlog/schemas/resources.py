@@ -1,7 +1,7 @@
 """Schemas of resources the API returns: households, photos, device tokens."""
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
-from fieldlog.schemas.fields import UtcDateTime
+from fieldlog.schemas.fields import Text, UtcDateTime
 
 
 class HouseholdOutSchema(Schema):
@@ -26,6 +26,14 @@ class PhotoFormSchema(Schema):
     lat = fields.Float(load_default=None, allow_none=True, validate=validate.Range(-90, 90))
     lon = fields.Float(load_default=None, allow_none=True, validate=validate.Range(-180, 180))
 
+    @pre_load
+    def _named_parts_only(self, data, **_kwargs):
+        """Refuse a multipart part without a name: Werkzeug files it under the key None, which
+        would otherwise reach the error answer as a key JSON cannot sort (a 500)."""
+        if any(not isinstance(key, str) for key in data):
+            raise ValidationError("Every part of the form needs a name.", "_schema")
+        return data
+
 
 class PhotoOutSchema(Schema):
     id = fields.String()
@@ -48,6 +56,12 @@ class DeviceTokenOutSchema(Schema):
 
 
 class LoginInSchema(Schema):
-    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    password = fields.String(required=True, validate=validate.Length(min=1, max=256))
-    label = fields.String(load_default="", validate=validate.Length(max=200))
+    username = Text(required=True, validate=validate.Length(min=1, max=64))
+    password = Text(required=True, validate=validate.Length(min=1, max=256))
+    label = Text(load_default="", validate=validate.Length(max=200))
+
+
+class DeviceInSchema(Schema):
+    """What a signed-in browser may say when it asks for a device token."""
+
+    label = Text(load_default="", validate=validate.Length(max=200))

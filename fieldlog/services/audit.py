@@ -2,11 +2,14 @@
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from flask import has_request_context, request
+from flask_babel import get_timezone
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select, text
+from sqlalchemy import Select, insert, select, text
 
 from fieldlog.extensions import db
 from fieldlog.models import AuditEntry, User
@@ -16,17 +19,21 @@ GENESIS = "0" * 64
 _LOCK_KEY = 0x6669656C64  # "field": one advisory lock serialises appends on PostgreSQL
 
 
-def _canonical(entry: AuditEntry) -> str:
-    return json.dumps([
-        entry.id, entry.at.isoformat(timespec="microseconds"), entry.actor_id, entry.actor_name,
-        entry.action, entry.object_type, entry.object_id, entry.ip, entry.user_agent,
-        entry.details, entry.prev_hash,
-    ], ensure_ascii=False, separators=(",", ":"))
+_FIELDS = ("id", "at", "actor_id", "actor_name", "action", "object_type", "object_id", "ip",
+           "user_agent", "details", "prev_hash")
+
+
+def _digest(values: dict) -> str:
+    """Hash the canonical JSON of an entry's fields (a dict with the _FIELDS keys)."""
+    fields = [values[name] for name in _FIELDS]
+    fields[1] = fields[1].isoformat(timespec="microseconds")
+    canonical = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def entry_hash(entry: AuditEntry) -> str:
     """Return the hash an entry must carry: sha256 over its fields and the previous hash."""
-    return hashlib.sha256(_canonical(entry).encode()).hexdigest()
+    return _digest({name: getattr(entry, name) for name in _FIELDS})
 
 
 def _request_facts() -> tuple[str, str]:
@@ -41,29 +48,74 @@ def _current_actor() -> User | None:
     return None
 
 
+def _details_json(details: dict | None) -> str:
+    return json.dumps(details or {}, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _lock_head() -> tuple[int, str]:
+    """Take the chain's write lock for this transaction and return (last id, last hash).
+
+    PostgreSQL: an advisory transaction lock. SQLite: a no-op write takes the database's
+    write lock (the driver begins the transaction before it), so no one appends between our
+    read of the head and our commit. The unique prev_hash is the last line of defence.
+    """
+    session = db.session
+    session.flush()
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+    else:
+        session.execute(text("UPDATE audit_log SET id = id WHERE 0"))
+    head = session.execute(
+        select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).first()
+    return (head.id, head.hash) if head else (0, GENESIS)
+
+
+def _chain(items: list[dict], actor: User | None, actor_name: str | None) -> list[dict]:
+    """Turn (action, object_type, object_id, details) items into chained entry rows."""
+    actor = actor or _current_actor()
+    name = (actor_name if actor_name is not None else actor.username if actor else "")[:64]
+    ip, agent = _request_facts()
+    last_id, last_hash = _lock_head()
+    now = utcnow()
+    rows = []
+    for item in items:
+        row = {
+            "id": last_id + 1, "at": now, "actor_id": actor.id if actor else None,
+            "actor_name": name, "action": item["action"],
+            "object_type": item.get("object_type", ""),
+            "object_id": str(item.get("object_id", ""))[:64], "ip": ip, "user_agent": agent,
+            "details": _details_json(item.get("details")), "prev_hash": last_hash,
+        }
+        row["hash"] = _digest(row)
+        last_id, last_hash = row["id"], row["hash"]
+        rows.append(row)
+    return rows
+
+
 def record(action: str, *, actor: User | None = None, object_type: str = "",
            object_id: str | int = "", details: dict | None = None,
            actor_name: str | None = None) -> AuditEntry:
     """Append an entry in the current transaction; the caller's commit makes it (and it) stick."""
-    session = db.session
-    session.flush()  # hold the write lock (SQLite) before reading the chain's head
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
-    head = session.execute(
-        select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).first()
-    actor = actor or _current_actor()
-    ip, agent = _request_facts()
-    entry = AuditEntry(
-        id=(head.id + 1) if head else 1, at=utcnow(), actor_id=actor.id if actor else None,
-        actor_name=(actor_name if actor_name is not None else actor.username if actor else "")[:64],
-        action=action, object_type=object_type, object_id=str(object_id)[:64], ip=ip,
-        user_agent=agent, prev_hash=head.hash if head else GENESIS,
-        details=json.dumps(details or {}, ensure_ascii=False, sort_keys=True, default=str),
-    )
-    entry.hash = entry_hash(entry)
-    session.add(entry)
-    session.flush()
+    [row] = _chain([{"action": action, "object_type": object_type, "object_id": object_id,
+                     "details": details}], actor, actor_name)
+    entry = AuditEntry(**row)
+    db.session.add(entry)
+    db.session.flush()
     return entry
+
+
+def record_many(items: list[dict], *, actor: User | None = None,
+                actor_name: str | None = None) -> int:
+    """Append many entries in one bulk insert, in the current transaction; return how many.
+
+    Each item is a dict with `action` and optionally `object_type`, `object_id`, `details`;
+    all share one actor, time and request. The chain's head is read once.
+    """
+    if not items:
+        return 0
+    rows = _chain(items, actor, actor_name)
+    db.session.execute(insert(AuditEntry), rows)
+    return len(rows)
 
 
 @dataclass
@@ -86,13 +138,16 @@ def verify(anchor: tuple[int, str] | None = None, batch: int = 5000) -> Verdict:
     anchor_seen = anchor is None
     after = 0
     while True:
-        rows = db.session.scalars(select(AuditEntry).where(AuditEntry.id > after)
+        # Plain rows, not ORM objects: nothing piles up in the session's identity map.
+        rows = db.session.execute(select(AuditEntry.__table__).where(AuditEntry.id > after)
                                   .order_by(AuditEntry.id).limit(batch)).all()
         if not rows:
             break
         for entry in rows:
             if entry.id != expected_id:
-                problems.append(f"entries {expected_id}–{entry.id - 1} are missing")
+                gap = (f"entry {expected_id} is missing" if entry.id == expected_id + 1
+                       else f"entries {expected_id}–{entry.id - 1} are missing")
+                problems.append(gap)
             if entry.prev_hash != expected_prev:
                 problems.append(f"entry {entry.id} does not follow the entry before it")
             if entry_hash(entry) != entry.hash:
@@ -104,16 +159,172 @@ def verify(anchor: tuple[int, str] | None = None, batch: int = 5000) -> Verdict:
             expected_prev, expected_id, last = entry.hash, entry.id + 1, entry
             checked += 1
         after = rows[-1].id
-        db.session.expunge_all()
     if not anchor_seen:
         problems.append(f"anchored entry {anchor[0]} is gone: entries were cut off the end")
     return Verdict(not problems, checked, last.id if last else None,
                    last.hash if last else None, problems)
 
 
-def parse_time(value: str | None) -> datetime | None:
-    """Parse a YYYY-MM-DD filter value from the audit search form."""
+# Actions this part of the app writes; the search form also offers any other action found.
+ACTION_LABELS = {
+    "visit.create": _l("Visit stored"),
+    "visit.conflict": _l("Visit refused: same ID, other content"),
+    "photo.create": _l("Photo stored"),
+    "phone.reveal": _l("Phone number revealed"),
+    "export.visits": _l("Visits exported"),
+    "audit.export": _l("Audit trail exported"),
+    "audit.verify": _l("Audit trail verified"),
+    "privacy.anonymise": _l("Personal data anonymised"),
+}
+
+
+@dataclass
+class AuditFilters:
+    """A search of the trail: exact actor username, action, object; local dates, inclusive."""
+
+    actor: str = ""
+    action: str = ""
+    object_type: str = ""
+    object_id: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+
+    @classmethod
+    def from_args(cls, args) -> "AuditFilters":
+        """Read the filters from a query string; an unreadable date is ignored."""
+        def day(name: str) -> date | None:
+            value = args.get(name, "").strip()
+            try:
+                return date.fromisoformat(value) if value else None
+            except ValueError:
+                return None
+
+        return cls(*(args.get(name, "").strip()[:64]
+                     for name in ("actor", "action", "object_type", "object_id")),
+                   day("from"), day("to"))
+
+    def as_dict(self) -> dict:
+        """Return the filters as query-string arguments (empty ones left out)."""
+        values = {"actor": self.actor, "action": self.action, "object_type": self.object_type,
+                  "object_id": self.object_id, "from": self.date_from, "to": self.date_to}
+        return {k: str(v) for k, v in values.items() if v}
+
+
+def local_midnight_utc(day: date) -> datetime:
+    """Return the start of a day in the display zone, as naive UTC (how times are stored).
+
+    Flask-Babel's zone is a pytz zone, which gives local mean time (+08:06) when passed as
+    `tzinfo=`; zoneinfo gets the real offset.
+    """
+    local = datetime.combine(day, time.min, tzinfo=ZoneInfo(str(get_timezone())))
+    return local.astimezone(UTC).replace(tzinfo=None)
+
+
+def filtered_entries(filters: AuditFilters) -> Select:
+    """Select the entries matching the filters (unordered)."""
+    query = select(AuditEntry)
+    for column, value in ((AuditEntry.actor_name, filters.actor),
+                          (AuditEntry.action, filters.action),
+                          (AuditEntry.object_type, filters.object_type),
+                          (AuditEntry.object_id, filters.object_id)):
+        if value:
+            query = query.where(column == value)
+    if filters.date_from:
+        query = query.where(AuditEntry.at >= local_midnight_utc(filters.date_from))
+    if filters.date_to:
+        query = query.where(AuditEntry.at < local_midnight_utc(filters.date_to + timedelta(days=1)))
+    return query
+
+
+@dataclass
+class AuditRow:
+    entry: AuditEntry
+    details: list[tuple[str, str]]  # (key, value as shown), long id lists shortened
+
+
+@dataclass
+class AuditPage:
+    rows: list[AuditRow]
+    newer_than: int | None  # cursor for the page of newer entries, if there is one
+    older_than: int | None  # cursor for the page of older entries, if there is one
+
+
+def _shown(value) -> str:
+    if isinstance(value, list):
+        more = f" … (+{len(value) - 5})" if len(value) > 5 else ""
+        return ", ".join(map(str, value[:5])) + more
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_shown(v)}" for k, v in value.items() if v not in (None, ""))
+    return "—" if value is None else str(value)
+
+
+def _details(text_value: str) -> list[tuple[str, str]]:
     try:
-        return datetime.fromisoformat(value) if value else None
+        value = json.loads(text_value)
     except ValueError:
+        return [("?", text_value)]
+    if not isinstance(value, dict):
+        return [("?", _shown(value))]
+    return [(key, _shown(item)) for key, item in sorted(value.items())]
+
+
+def search(filters: AuditFilters, *, before: int | None = None, after: int | None = None,
+           per_page: int = 50) -> AuditPage:
+    """Return one page of matching entries, newest first, by keyset on the entry id."""
+    query = filtered_entries(filters)
+    if after is not None:
+        found = list(db.session.scalars(query.where(AuditEntry.id > after)
+                                        .order_by(AuditEntry.id).limit(per_page + 1)))
+        more_newer, entries = len(found) > per_page, found[:per_page][::-1]
+        more_older = bool(entries) and _exists(query.where(AuditEntry.id < entries[-1].id))
+    else:
+        page = query.where(AuditEntry.id < before) if before is not None else query
+        found = list(db.session.scalars(page.order_by(AuditEntry.id.desc()).limit(per_page + 1)))
+        more_older, entries = len(found) > per_page, found[:per_page]
+        more_newer = bool(entries) and before is not None and _exists(
+            query.where(AuditEntry.id > entries[0].id))
+    return AuditPage([AuditRow(e, _details(e.details)) for e in entries],
+                     entries[0].id if more_newer else None,
+                     entries[-1].id if more_older else None)
+
+
+def _exists(query: Select) -> bool:
+    return db.session.scalar(select(query.exists())) or False
+
+
+def action_choices() -> list[tuple[str, str]]:
+    """Return (code, label) of every action known here or found in the trail."""
+    found = set(db.session.scalars(select(AuditEntry.action).distinct()))
+    return [(code, str(ACTION_LABELS.get(code, code)))
+            for code in sorted(found | set(ACTION_LABELS))]
+
+
+def head() -> tuple[int, str] | None:
+    """Return (id, hash) of the newest entry, the anchor to write down."""
+    row = db.session.execute(select(AuditEntry.id, AuditEntry.hash)
+                             .order_by(AuditEntry.id.desc()).limit(1)).first()
+    return (row.id, row.hash) if row else None
+
+
+def verify_and_record(user: User, anchor: tuple[int, str] | None = None) -> Verdict:
+    """Verify the whole trail for a user of the admin page; the check itself is audited."""
+    verdict = verify(anchor)
+    record("audit.verify", actor=user, object_type="audit_log",
+           details={"ok": verdict.ok, "checked": verdict.checked, "head_id": verdict.head_id,
+                    "head_hash": verdict.head_hash, "problems": len(verdict.problems),
+                    "anchor": f"{anchor[0]}:{anchor[1]}" if anchor else None})
+    db.session.commit()
+    return verdict
+
+
+def parse_anchor(value: str | None) -> tuple[int, str] | None:
+    """Parse "ID:HASH" as printed by a verification; None if empty; ValueError if malformed."""
+    value = (value or "").strip()
+    if not value:
         return None
+    entry_id, _sep, digest = value.partition(":")
+    digest = digest.strip().lower()
+    if not entry_id.strip().isdigit() or len(digest) != 64 or \
+            any(c not in "0123456789abcdef" for c in digest):
+        raise ValueError("anchor must be ID:HASH")
+    return int(entry_id), digest

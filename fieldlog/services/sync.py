@@ -14,6 +14,7 @@ from fieldlog.models import Household, User, Visit
 from fieldlog.models.base import utcnow
 from fieldlog.permissions import scope_village_ids
 from fieldlog.schemas.sync import VisitInSchema
+from fieldlog.services.audit import record_many
 from fieldlog.services.timefmt import iso_utc, to_utc_naive
 
 _visit_schema = VisitInSchema()
@@ -129,16 +130,20 @@ def _apply_batch(user: User, device_id: str | None, raw_records: list) -> list[d
     } if record_ids else {}
 
     now = utcnow()
-    rows = []
+    rows, audit = [], []
     for index, data in valid:
         record_id = str(data["id"])
         digest = content_hash(data)
         if record_id in known:
             prior = known[record_id]
-            same = prior.author_id == user.id and prior.content_hash == digest
-            answers[index] = _stored(record_id, prior) if same else _answer(
+            if prior.author_id == user.id and prior.content_hash == digest:
+                answers[index] = _stored(record_id, prior)
+                continue
+            answers[index] = _answer(
                 record_id, "conflict", error="conflict",
                 message="A different record with this ID already exists; nothing was overwritten.")
+            audit.append(_audit_item("visit.conflict", record_id, data, device_id,
+                                     existing_author_id=prior.author_id))
             continue
         village_id = villages_of.get(str(data["household_id"]))
         if village_id is None:
@@ -151,10 +156,21 @@ def _apply_batch(user: User, device_id: str | None, raw_records: list) -> list[d
                                      message="This household's village is outside your scope.")
             continue
         rows.append(_visit_row(user, device_id, data, village_id, digest, now))
+        audit.append(_audit_item("visit.create", record_id, data, device_id,
+                                 village_id=village_id))
         known[record_id] = _Known(user.id, digest, 1, now)
         answers[index] = _stored(record_id, known[record_id])
 
     if rows:
         db.session.execute(insert(Visit), rows)
+    record_many(audit, actor=user)  # one head read, one bulk insert, in this transaction
     db.session.commit()
     return answers
+
+
+def _audit_item(action: str, record_id: str, data: dict, device_id: str | None,
+                **extra) -> dict:
+    """Describe a stored or refused visit for the audit trail: ids only, never free text."""
+    return {"action": action, "object_type": "visit", "object_id": record_id,
+            "details": {"household_id": str(data["household_id"]), "device_id": device_id,
+                        **extra}}

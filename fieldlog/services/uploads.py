@@ -1,14 +1,17 @@
 """Take in a photo for a record: idempotent by photo UUID, processed, stored, recorded."""
 import hashlib
+from datetime import datetime
 
 from flask import current_app
+from flask_babel import get_timezone
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from fieldlog.errors import Conflict, Forbidden, Invalid, NotFound
+from fieldlog.errors import Conflict, Forbidden, Invalid, NotFound, QuotaExceeded
 from fieldlog.extensions import db
 from fieldlog.models import Photo, User, Visit
 from fieldlog.schemas.sync import MAX_PHOTOS_PER_RECORD
+from fieldlog.services.audit import local_midnight_utc, record
 from fieldlog.services.photos import PhotoRejected, process_photo
 from fieldlog.storage import LocalFolderStore, PhotoStore, photo_keys
 
@@ -36,6 +39,7 @@ def receive_photo(user: User, photo_id: str, form: dict, data: bytes) -> tuple[P
         if _same_upload(existing, user, record_id, hashlib.sha256(data).hexdigest()):
             return existing, False
         raise Conflict("A different photo with this ID already exists; nothing was overwritten.")
+    _check_quota(user, len(data))  # before the costly processing; replays above pass freely
     try:
         processed = process_photo(data, max_bytes=current_app.config["MAX_PHOTO_BYTES"],
                                   max_pixels=current_app.config["MAX_PHOTO_PIXELS"])
@@ -61,8 +65,11 @@ def receive_photo(user: User, photo_id: str, form: dict, data: bytes) -> tuple[P
         camera_make=processed.facts.camera_make, camera_model=processed.facts.camera_model,
         **_facts(processed.facts, form),
     )
-    db.session.add(photo)
     try:
+        db.session.add(photo)
+        record("photo.create", actor=user, object_type="photo", object_id=photo_id,
+               details={"record_id": record_id, "sha256": processed.sha256,
+                        "byte_size": photo.byte_size})
         db.session.commit()
     except IntegrityError:
         # A concurrent replay of the same upload won the race: answer as a replay.
@@ -72,6 +79,18 @@ def receive_photo(user: User, photo_id: str, form: dict, data: bytes) -> tuple[P
             return existing, False
         raise Conflict("A different photo with this ID already exists.") from None
     return photo, True
+
+
+def _check_quota(user: User, incoming: int) -> None:
+    """Refuse a photo that would take the user past today's photo byte quota (429)."""
+    quota = current_app.config["PHOTO_QUOTA_BYTES_PER_DAY"]
+    today = datetime.now(get_timezone()).date()
+    used = db.session.scalar(select(func.coalesce(func.sum(Photo.byte_size), 0)).where(
+        Photo.owner_id == user.id, Photo.received_at >= local_midnight_utc(today)))
+    if used + incoming > quota:
+        message = (f"Today's photo allowance ({quota / 1_048_576:.0f} MB) is used up; the phone "
+                   "keeps this photo and sends it tomorrow. Nothing was lost.")
+        raise QuotaExceeded(message, fields={"file": [message]})
 
 
 def _facts(facts, form: dict) -> dict:

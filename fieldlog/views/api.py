@@ -7,6 +7,7 @@ from marshmallow import ValidationError
 
 from fieldlog.errors import Invalid, error_response
 from fieldlog.extensions import csrf
+from fieldlog.ratelimit import limit_sign_in
 from fieldlog.schemas.resources import (
     DeviceTokenOutSchema,
     HouseholdOutSchema,
@@ -15,7 +16,12 @@ from fieldlog.schemas.resources import (
     PhotoOutSchema,
 )
 from fieldlog.schemas.sync import BatchInSchema, BatchOutSchema
-from fieldlog.services.auth import authenticate, issue_device_token, user_for_device_token
+from fieldlog.services.auth import (
+    SignInRefused,
+    issue_device_token,
+    sign_in,
+    user_for_device_token,
+)
 from fieldlog.services.sync import apply_batch
 from fieldlog.services.uploads import receive_photo
 from fieldlog.services.visits import household_dicts
@@ -39,6 +45,11 @@ def api_auth(view):
         elif current_user.is_authenticated:
             if request.method not in ("GET", "HEAD", "OPTIONS"):
                 csrf.protect()
+            if current_user.must_change_password:
+                # A temporary password (known to an admin) gets nothing but the change page;
+                # the phone's records wait and go once the user has chosen a password.
+                return error_response("password_change_required",
+                                      "Change the temporary password first.", 403)
             g.api_user, g.device_id = current_user._get_current_object(), None
         else:
             return error_response("unauthorized", "Sign in first.", 401)
@@ -58,13 +69,17 @@ def _json_body(schema):
 
 
 @bp.post("/auth/login")
+@limit_sign_in
 def login_device():
     """Exchange a username and password for a device token (for non-browser clients)."""
     data = _json_body(LoginInSchema())
-    user = authenticate(data["username"], data["password"])
-    if user is None:
-        return error_response("unauthorized", "Wrong username or password.", 401)
-    token, raw = issue_device_token(user, data["label"])
+    try:
+        user = sign_in(data["username"], data["password"], channel="api",
+                       allow_pending_change=False)
+    except SignInRefused as refused:
+        status = 403 if refused.code == "password_change_required" else 401
+        return error_response(refused.code, refused.message, status)
+    token, raw = issue_device_token(user, data["label"], via="password")
     return DeviceTokenOutSchema().dump({"device_id": token.id, "token": raw}), 201
 
 

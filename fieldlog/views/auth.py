@@ -1,16 +1,83 @@
-"""Sign in, sign out, language."""
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+"""Sign in, sign out, language, and the session rules every request follows."""
+import time
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from fieldlog.extensions import db
-from fieldlog.services.auth import authenticate, revoke_device_token
+from fieldlog.ratelimit import limit_sign_in
+from fieldlog.services.auth import SignInRefused, note_session_expired, note_sign_out, sign_in
 
 bp = Blueprint("auth", __name__)
+
+# What a user holding a temporary password may still open (the API answers for itself).
+_OPEN_WHILE_CHANGE_PENDING = {"account.password", "auth.logout", "auth.set_language", "static"}
 
 
 def home_for(user) -> str:
     """Return where a user lands after signing in."""
+    if user.must_change_password:
+        return url_for("account.password")
     return url_for("mobile.home") if user.role == "secretary" else url_for("review.visits")
+
+
+def start_session(user) -> None:
+    """Begin a fresh session. No remember-me cookie: it would outlive the expiry rules."""
+    session.clear()
+    login_user(user)
+    session.permanent = True  # the cookie lives PERMANENT_SESSION_LIFETIME (the absolute limit)
+    session["login_at"] = session["seen_at"] = int(time.time())
+
+
+def end_session() -> None:
+    """Forget the signed-in user in this browser."""
+    session.clear()
+    logout_user()  # after clear(): it leaves the flag that deletes an old remember-me cookie
+
+
+def _expiry_reason(user) -> str | None:
+    config = current_app.config
+    login_at, seen_at = session.get("login_at"), session.get("seen_at")
+    if not isinstance(login_at, int) or not isinstance(seen_at, int):
+        return "legacy"  # from before these rules, or restored from a remember-me cookie
+    now = time.time()
+    if now - login_at > config["SESSION_ABSOLUTE_DAYS"] * 24 * 3600:
+        return "absolute"
+    idle = config["ADMIN_SESSION_IDLE_MINUTES" if user.role == "admin" else
+                  "SESSION_IDLE_MINUTES"]
+    return "idle" if now - seen_at > idle * 60 else None
+
+
+@bp.before_app_request
+def apply_session_rules():
+    """End idle or old sessions; keep a user with a temporary password on the change page."""
+    if request.endpoint == "static" or not current_user.is_authenticated:
+        return None
+    user = current_user._get_current_object()
+    if reason := _expiry_reason(user):
+        end_session()
+        note_session_expired(user, reason)
+        if request.blueprint != "api":
+            flash(_("Your session has ended. Please sign in again; records on this phone are "
+                    "kept and sent after you do."), "info")
+        return None  # pages that need a user now send the visitor to sign in
+    now = int(time.time())
+    if now - session["seen_at"] > 60:  # coarse, so the cookie does not change every request
+        session["seen_at"] = now
+    if (user.must_change_password and request.blueprint not in ("api", "pwa")
+            and request.endpoint not in _OPEN_WHILE_CHANGE_PENDING):
+        return redirect(url_for("account.password"))
+    return None
 
 
 @bp.get("/")
@@ -21,29 +88,28 @@ def index():
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limit_sign_in
 def login():
     if request.method == "GET" and current_user.is_authenticated:
         return redirect(home_for(current_user))
-    form_error = None
     username = request.form.get("username", "")[:64]
-    if request.method == "POST":
-        user = authenticate(username, request.form.get("password", "")[:256])
-        if user is None:
-            form_error = "wrong_credentials"
-        else:
-            session.clear()
-            login_user(user, remember=True)
-            return redirect(home_for(user))
-    return render_template("auth/login.html", form_error=form_error, username=username), \
-        (401 if form_error else 200)
+    lock_minutes = current_app.config["LOGIN_LOCK_MINUTES"]
+    if request.method == "GET":
+        return render_template("auth/login.html", username=username, lock_minutes=lock_minutes)
+    try:
+        user = sign_in(username, request.form.get("password", "")[:256], channel="web")
+    except SignInRefused as refused:
+        return render_template("auth/login.html", form_error=refused.code, username=username,
+                               lock_minutes=lock_minutes), 401
+    start_session(user)
+    return redirect(home_for(user))
 
 
 @bp.post("/logout")
 @login_required
 def logout():
-    revoke_device_token(current_user, request.form.get("device_id"))
-    session.clear()
-    logout_user()  # after clear(): it leaves the flag that deletes the remember-me cookie
+    note_sign_out(current_user._get_current_object(), request.form.get("device_id"))
+    end_session()
     return redirect(url_for("auth.login"))
 
 

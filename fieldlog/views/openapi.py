@@ -3,6 +3,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from fieldlog.schemas.resources import (
+    DeviceInSchema,
     DeviceTokenOutSchema,
     HouseholdOutSchema,
     LoginInSchema,
@@ -12,14 +13,61 @@ from fieldlog.schemas.sync import BatchInSchema, BatchOutSchema, ErrorSchema, Vi
 
 _ERRORS = {str(code): {"description": text, "content": {"application/json": {
     "schema": {"$ref": "#/components/schemas/Error"}}}}
-    for code, text in ((401, "Not signed in or device token revoked"), (403, "Outside scope"),
+    for code, text in ((400, "Malformed request, or a cookie session without its X-CSRFToken"),
+                       (401, "Not signed in or device token revoked"), (403, "Outside scope"),
                        (404, "Not found"), (409, "Conflict"), (413, "Too large"),
-                       (422, "Invalid input"))}
+                       (422, "Invalid input"),
+                       (429, "Too many sign-in attempts, or the day's photo quota is used up"))}
+# A phone replays with its device token; the signed-in browser may use its session cookie
+# instead, and must then send the page's CSRF token in X-CSRFToken on every POST and PUT.
+_SECURED = [{"device": []}, {"session": []}]
+_ME = {"type": "object", "required": ["user", "device_id"], "properties": {
+    "user": {"type": "object", "required": ["id", "username", "role"], "properties": {
+        "id": {"type": "integer"}, "username": {"type": "string"},
+        "display_name": {"type": "string"},
+        "role": {"type": "string", "enum": ["secretary", "supervisor", "inspector", "admin"]},
+        "scope_unit_id": {"type": "integer"}}},
+    "device_id": {"type": "string", "format": "uuid", "nullable": True,
+                  "description": "The device token's id; null for a cookie session"}}}
 
 
 def _json(ref: str, description: str = "OK") -> dict:
     return {"description": description,
             "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
+
+
+def _inline(schema: dict, description: str = "OK") -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _photo_upload() -> dict:
+    return {"content": {"multipart/form-data": {"schema": {
+        "type": "object", "required": ["file", "record_id"],
+        "properties": {
+            "file": {"type": "string", "format": "binary"},
+            "record_type": {"type": "string", "enum": ["visit"]},
+            "record_id": {"type": "string", "format": "uuid"},
+            "taken_at": {"type": "string",
+                         "description": "EXIF time read on the phone: local, no zone "
+                                        "(YYYY-MM-DDTHH:MM:SS)"},
+            "lat": {"type": "number", "minimum": -90, "maximum": 90},
+            "lon": {"type": "number", "minimum": -180, "maximum": 180}}}}},
+        "required": True}
+
+
+def _describe_as_sent(doc: dict) -> None:
+    """Correct what the schemas alone would misdescribe."""
+    schemas = doc["components"]["schemas"]
+    # The batch accepts anything per item (each is answered on its own), but what a client
+    # should send is a Visit.
+    schemas["BatchIn"]["properties"]["records"]["items"] = {"$ref": "#/components/schemas/Visit"}
+    # "No fix" is null, not any object (what apispec writes for a nullable Nested).
+    schemas["Visit"]["properties"]["location"]["anyOf"][1] = {
+        "type": "object", "nullable": True, "enum": [None]}
+    # A camera's clock has no zone: the value is an ISO local time, not an RFC 3339 date-time.
+    schemas["Photo"]["properties"]["taken_at"] = {
+        "type": "string", "nullable": True,
+        "description": "Camera local time, no zone (YYYY-MM-DDTHH:MM:SS)"}
 
 
 def build_spec() -> dict:
@@ -29,41 +77,50 @@ def build_spec() -> dict:
     spec = APISpec("fieldlog sync API", "1.0.0", "3.0.3", plugins=[MarshmallowPlugin()],
                    info={"description": about})
     spec.components.security_scheme("device", {"type": "http", "scheme": "bearer"})
+    spec.components.security_scheme("session", {
+        "type": "apiKey", "in": "cookie", "name": "session",
+        "description": "The browser's session; POST and PUT also need the X-CSRFToken header"})
     for name, schema in (("Error", ErrorSchema), ("Visit", VisitInSchema),
                          ("BatchIn", BatchInSchema), ("BatchOut", BatchOutSchema),
                          ("Household", HouseholdOutSchema), ("Photo", PhotoOutSchema),
-                         ("DeviceToken", DeviceTokenOutSchema), ("LoginIn", LoginInSchema)):
+                         ("DeviceToken", DeviceTokenOutSchema), ("LoginIn", LoginInSchema),
+                         ("DeviceIn", DeviceInSchema)):
         spec.components.schema(name, schema=schema)
-    secured = [{"device": []}]
     spec.path("/api/v1/auth/login", operations={"post": {
-        "summary": "Exchange credentials for a device token", "requestBody": _json("LoginIn"),
-        "responses": {"201": _json("DeviceToken"), **_ERRORS}}})
+        "summary": "Exchange credentials for a device token", "security": [],
+        "requestBody": {**_json("LoginIn"), "required": True},
+        "responses": {"201": _json("DeviceToken"), **_ERRORS, "429": {
+            **_ERRORS["401"], "description": "Too many sign-in attempts; see Retry-After"}}}})
     spec.path("/api/v1/devices", operations={"post": {
         "summary": "Issue a device token to the signed-in browser (session + X-CSRFToken)",
+        "security": _SECURED, "requestBody": {**_json("DeviceIn"), "required": False},
         "responses": {"201": _json("DeviceToken"), **_ERRORS}}})
     spec.path("/api/v1/me", operations={"get": {
-        "summary": "Who this token belongs to", "security": secured,
-        "responses": {"200": {"description": "The user"}, **_ERRORS}}})
+        "summary": "Who this token belongs to", "security": _SECURED,
+        "responses": {"200": _inline(_ME, "The user"), **_ERRORS}}})
     spec.path("/api/v1/sync", operations={"post": {
         "summary": "Apply a batch of records (each is a Visit); answered per record, in order",
-        "security": secured, "requestBody": _json("BatchIn"),
+        "security": _SECURED, "requestBody": {**_json("BatchIn"), "required": True},
         "responses": {"200": _json("BatchOut"), **_ERRORS}}})
     spec.path("/api/v1/photos/{photo_id}", operations={"put": {
         "summary": "Upload one photo of a record; idempotent by photo UUID",
-        "security": secured,
+        "security": _SECURED,
         "parameters": [{"in": "path", "name": "photo_id", "required": True,
                         "schema": {"type": "string", "format": "uuid"}}],
-        "requestBody": {"content": {"multipart/form-data": {"schema": {
-            "type": "object", "required": ["file", "record_id"],
-            "properties": {
-                "file": {"type": "string", "format": "binary"},
-                "record_type": {"type": "string", "enum": ["visit"]},
-                "record_id": {"type": "string", "format": "uuid"},
-                "taken_at": {"type": "string", "description": "EXIF time read on the phone"},
-                "lat": {"type": "number", "minimum": -90, "maximum": 90},
-                "lon": {"type": "number", "minimum": -180, "maximum": 180}}}}}},
-        "responses": {"200": _json("Photo"), "201": _json("Photo"), **_ERRORS}}})
+        "requestBody": _photo_upload(),
+        "responses": {"200": _json("Photo", "A replay of the same upload"),
+                      "201": _json("Photo", "Stored"), **_ERRORS}}})
     spec.path("/api/v1/households", operations={"get": {
-        "summary": "Households of the secretary's village", "security": secured,
-        "responses": {"200": {"description": "{households: [Household]}"}, **_ERRORS}}})
-    return spec.to_dict()
+        "summary": "Households of the secretary's village (empty for other roles)",
+        "security": _SECURED,
+        "responses": {"200": _inline({
+            "type": "object", "required": ["households"], "properties": {
+                "households": {"type": "array",
+                               "items": {"$ref": "#/components/schemas/Household"}}}}),
+            **_ERRORS}}})
+    spec.path("/api/v1/openapi.json", operations={"get": {
+        "summary": "This document", "security": [],
+        "responses": {"200": _inline({"type": "object"}, "The OpenAPI document")}}})
+    doc = spec.to_dict()
+    _describe_as_sent(doc)
+    return doc

@@ -1,9 +1,12 @@
 """Supervisors' pages: visits in scope, one visit with photos and location; photo serving."""
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, render_template, request, stream_with_context
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from fieldlog.errors import NotFound
+from fieldlog.errors import Invalid, NotFound
 from fieldlog.permissions import REVIEWER_ROLES, roles_required
+from fieldlog.services.exports import visits_csv
+from fieldlog.services.privacy import REASON_MAX, mask_phone, reveal_household_phone
 from fieldlog.services.uploads import photo_for_viewer, photo_store
 from fieldlog.services.visits import filter_choices, list_visits, visit_detail
 
@@ -22,14 +25,53 @@ def visits():
                            secretaries=secretaries, village_id=village_id, author_id=author_id)
 
 
-@bp.get("/visits/<uuid:visit_id>")
-@login_required
-def visit(visit_id):
+@bp.get("/visits.csv")
+@roles_required(*REVIEWER_ROLES)
+def visits_export():
+    """Download the filtered visit list as CSV (marked, phones masked, audited)."""
+    lines = visits_csv(current_user, village_id=request.args.get("village", type=int),
+                       author_id=request.args.get("secretary", type=int))
+    return Response(stream_with_context(lines), mimetype="text/csv", headers={
+        "Content-Disposition": 'attachment; filename="fieldlog-visits.csv"',
+        "Cache-Control": "no-store"})
+
+
+def _visit_page(visit_id, *, revealed: str | None = None, reveal_error: str | None = None,
+                status: int = 200):
     try:
         detail = visit_detail(current_user, str(visit_id))
     except NotFound:
         abort(404)
-    return render_template("review/visit.html", detail=detail, visit=detail.visit)
+    response = Response(render_template(
+        "review/visit.html", detail=detail, visit=detail.visit, revealed_phone=revealed,
+        masked_phone=mask_phone(detail.visit.household.phone), reveal_error=reveal_error,
+        reason_max=REASON_MAX), status=status)
+    if revealed:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/visits/<uuid:visit_id>")
+@login_required
+def visit(visit_id):
+    return _visit_page(visit_id)
+
+
+@bp.post("/visits/<uuid:visit_id>/reveal-phone")
+@login_required
+def reveal_phone(visit_id):
+    """Show the household's full phone number once, for a stated reason (audited)."""
+    try:
+        household_id = visit_detail(current_user, str(visit_id)).visit.household_id
+        phone = reveal_household_phone(current_user, household_id, request.form.get("reason", ""))
+    except NotFound:
+        abort(404)
+    except Invalid as exc:
+        message = (_("This household has no phone number on file.") if exc.code == "no_phone"
+                   else _("Say why you need the full number (at most %(n)s characters).",
+                          n=REASON_MAX))
+        return _visit_page(visit_id, reveal_error=message, status=422)
+    return _visit_page(visit_id, revealed=phone)
 
 
 @bp.get("/photos/<uuid:photo_id>/<any(display, thumb, original):size>")

@@ -199,9 +199,12 @@ def test_offline_visit_reaches_the_supervisor(browsing, live_server, artifacts, 
     expect(figure).to_have_count(1)
     img = figure.locator("img")
     expect(img).to_have_attribute("src", f"/review/photos/{photo.id}/display")
-    img.scroll_into_view_if_needed()
-    review.wait_for_function("img => img.complete && img.naturalWidth > 0",
-                             arg=img.element_handle())
+    img.scroll_into_view_if_needed()  # loading="lazy"
+    # Polled from Python: the app's CSP blocks wait_for_function's string predicates.
+    deadline = time.monotonic() + 10
+    while not img.evaluate("img => img.complete && img.naturalWidth > 0"):
+        assert time.monotonic() < deadline, "the photo did not load"
+        time.sleep(0.1)
     width, height = img.evaluate("img => [img.naturalWidth, img.naturalHeight]")
     assert height > width, f"photo is not upright: {width}×{height}"
     distance = review.get_by_test_id("distance-village")
