@@ -38,7 +38,7 @@ def _refused(response) -> bool:
 
 
 limiter = Limiter(
-    key_func=client_ip, key_prefix="fieldlog", strategy="sliding-window-counter",
+    key_func=client_ip, key_prefix="fieldlog", strategy="moving-window",
     headers_enabled=True, retry_after="delta-seconds", swallow_errors=True,
     in_memory_fallback_enabled=True,
 )

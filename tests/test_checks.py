@@ -91,6 +91,28 @@ def test_reveal_page_shows_the_number_once_and_is_not_stored(client, world, logi
     assert len(audits("phone.reveal")) == 1
 
 
+def test_a_household_without_a_phone_gets_a_message_not_a_number(client, world, login,
+                                                                 sampled):
+    (task, *_rest), _visits = sampled
+    world.h1[0].phone = None
+    db.session.commit()
+    session = login("inspector")
+    client.post(f"/inspect/tasks/{task.id}/method", data={"method": "phone",
+                                                           "csrf_token": session.csrf})
+    answer = client.post(f"/inspect/tasks/{task.id}/reveal", data={"csrf_token": session.csrf},
+                         follow_redirects=True)
+    assert answer.status_code == 200 and "flash-error" in answer.get_data(as_text=True)
+    assert 'data-testid="revealed-phone"' not in answer.get_data(as_text=True)
+    assert audits("phone.reveal") == []
+
+
+def test_reveal_before_choosing_phone_explains_itself(client, world, login, sampled):
+    (task, *_rest), _visits = sampled
+    session = login("inspector")
+    answer = client.post(f"/inspect/tasks/{task.id}/reveal", data={"csrf_token": session.csrf})
+    assert answer.status_code == 302 and audits("phone.reveal") == []
+
+
 def test_recording_an_outcome(world, sampled):
     (task, *_rest), (visit, *_v) = sampled
     before = {c.name: getattr(visit, c.name) for c in Visit.__table__.columns}

@@ -1,4 +1,4 @@
-"""Integrity flags on visits: each rule at its threshold and just short of it, explanations, cost."""
+"""Integrity flags on visits: each rule at its threshold and just short of it; explaining; cost."""
 import json
 import uuid
 from datetime import UTC, datetime, timedelta

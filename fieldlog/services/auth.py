@@ -182,8 +182,8 @@ def list_users(admin: User, *, role: str | None = None, query: str = "", page: i
     if role in ROLES:
         stmt = stmt.where(User.role == role)
     if query := query.strip()[:64]:
-        like = f"%{query.replace('%', '').replace('_', '')}%"
-        stmt = stmt.where(or_(User.username.ilike(like), User.display_name.ilike(like)))
+        stmt = stmt.where(or_(User.username.icontains(query, autoescape=True),
+                              User.display_name.icontains(query, autoescape=True)))
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
     pages = max(1, -(-total // per_page))
     page = min(max(1, page), pages)

@@ -26,7 +26,7 @@ from fieldlog.services.findings import (  # noqa: F401  (the public face of insp
     integrity_summary,
 )
 from fieldlog.services.photos import PhotoRejected, process_photo
-from fieldlog.services.sampling import INSPECTOR_ROLES
+from fieldlog.services.sampling import INSPECTOR_ROLES, translated
 from fieldlog.services.visits import VisitDetail, visit_detail
 from fieldlog.storage import photo_keys
 
@@ -42,6 +42,7 @@ PRESENCE_QUESTIONS = {
     "industry": _l("What is the village's main industry?"),
     "open_items": _l("How many items of the villagers' issue ledger are still open?"),
 }
+_ = translated  # messages people read are translated when there is a request
 MAX_NOTES = 2000
 MAX_ANSWER = 200
 MAX_CHECK_PHOTOS = 6
@@ -61,8 +62,8 @@ def own_task(inspector: User, task_id: int) -> CheckTask:
 
 def _check_method(method: str) -> None:
     if method not in METHODS:
-        raise Invalid("Choose how the record was checked: phone callback, site visit or "
-                      "document check.", fields={"method": ["unknown method"]})
+        raise Invalid(_("Choose how the record was checked: phone callback, site visit or "
+                        "document check."), fields={"method": ["unknown method"]})
 
 
 def choose_method(inspector: User, task_id: int, method: str) -> CheckTask:
@@ -70,7 +71,8 @@ def choose_method(inspector: User, task_id: int, method: str) -> CheckTask:
     _check_method(method)
     task = own_task(inspector, task_id)
     if task.outcome is not None:
-        raise Invalid("The outcome is already recorded; record it again to change the method.")
+        raise Invalid(_("The outcome is already recorded; record it again to change the "
+                        "method."))
     previous, task.method = task.method, method
     audit.record("check.method", actor=inspector, object_type=task.record_type,
                  object_id=task.record_id,
@@ -83,10 +85,10 @@ def reveal_phone_for_task(inspector: User, task_id: int) -> str:
     """Reveal the household's phone for a phone-callback task; every reveal is logged."""
     task = own_task(inspector, task_id)
     if task.method != "phone":
-        raise Forbidden("A phone number is revealed only for a phone-callback task: choose "
-                        "phone callback first.", code="not_phone_method")
+        raise Forbidden(_("A phone number is revealed only for a phone-callback task: choose "
+                          "phone callback first."), code="not_phone_method")
     if not task.household_id:
-        raise Invalid("This record names no household to call.")
+        raise Invalid(_("This record names no household to call."))
     return privacy.reveal_household_phone(inspector, task.household_id,
                                           f"电话回访 抽查任务 #{task.id}")
 
@@ -94,7 +96,7 @@ def reveal_phone_for_task(inspector: User, task_id: int) -> str:
 def _clean_notes(notes: str | None) -> str:
     notes = (notes or "").strip()
     if len(notes) > MAX_NOTES:
-        raise Invalid(f"Notes can be at most {MAX_NOTES} characters.",
+        raise Invalid(_("Notes can be at most %(n)s characters.", n=MAX_NOTES),
                       fields={"notes": [f"at most {MAX_NOTES} characters"]})
     return notes
 
@@ -104,11 +106,11 @@ def record_outcome(inspector: User, task_id: int, method: str, outcome: str, not
     """Record what the check found (and its photos); audit `check.outcome` and commit."""
     _check_method(method)
     if outcome not in OUTCOMES:
-        raise Invalid("Choose the outcome: confirmed, not as recorded or unreachable.",
+        raise Invalid(_("Choose the outcome: confirmed, not as recorded or unreachable."),
                       fields={"outcome": ["unknown outcome"]})
     notes = _clean_notes(notes)
     if outcome == "not_as_recorded" and not notes:
-        raise Invalid("Say in the notes what was found to differ from the record.",
+        raise Invalid(_("Say in the notes what was found to differ from the record."),
                       fields={"notes": ["required when the record is not as recorded"]})
     task = own_task(inspector, task_id)
     previous = {"method": task.method, "outcome": task.outcome} if task.outcome else None
@@ -133,7 +135,7 @@ def _add_photos(inspector: User, task: CheckTask, photos) -> None:
     attached = db.session.scalar(select(func.count()).where(
         Photo.record_type == "check", Photo.record_id == record_id))
     if attached + len(photos) > MAX_CHECK_PHOTOS:
-        raise Invalid(f"A check can have at most {MAX_CHECK_PHOTOS} photos.",
+        raise Invalid(_("A check can have at most %(n)s photos.", n=MAX_CHECK_PHOTOS),
                       fields={"photos": [f"at most {MAX_CHECK_PHOTOS}"]})
     processed = []
     for data in photos:
@@ -192,7 +194,7 @@ def _cadre_in_scope(inspector: User, cadre_id: int) -> tuple[User, OrgUnit]:
 def presence_form(inspector: User, cadre_id: int) -> PresenceForm:
     """Return the questions to ask a cadre, with the expected answer where the data knows it."""
     if inspector.role not in INSPECTOR_ROLES:
-        raise Forbidden("Only inspectors make presence checks.")
+        raise Forbidden(_("Only inspectors make presence checks."))
     cadre, village = _cadre_in_scope(inspector, cadre_id)
     households = db.session.scalar(select(func.count()).select_from(Household).where(
         Household.village_id == village.id, Household.anonymised_at.is_(None)))
@@ -216,18 +218,18 @@ def record_presence_check(inspector: User, cadre_id: int, answers: dict[str, str
                           notes: str) -> PresenceCheck:
     """Record the answers a cadre gave by phone and the inspector's verdict; audit and commit."""
     if outcome not in PRESENCE_OUTCOMES:
-        raise Invalid("Choose the outcome of the presence check.",
+        raise Invalid(_("Choose the outcome of the presence check."),
                       fields={"outcome": ["unknown outcome"]})
     notes = _clean_notes(notes)
     form = presence_form(inspector, cadre_id)
     for question in form.questions:
         question.answer = (answers.get(question.key) or "").strip()
         if len(question.answer) > MAX_ANSWER:
-            raise Invalid(f"An answer can be at most {MAX_ANSWER} characters.",
+            raise Invalid(_("An answer can be at most %(n)s characters.", n=MAX_ANSWER),
                           fields={question.key: [f"at most {MAX_ANSWER} characters"]})
         question.correct = _judge(question.expected, question.answer)
     if outcome != "unreachable" and not any(q.answer for q in form.questions):
-        raise Invalid("Record at least one answer, or choose “unreachable”.")
+        raise Invalid(_("Record at least one answer, or choose “unreachable”."))
     check = PresenceCheck(
         inspector_id=inspector.id, cadre_id=form.cadre.id, village_id=form.village.id,
         outcome=outcome, notes=notes,

@@ -26,16 +26,6 @@ def check_photo_uuid(task_id: int) -> str:
     return str(uuid.uuid5(_CHECK_NAMESPACE, f"check-task:{task_id}"))
 
 
-def flag_label(kind: str) -> str:
-    """Return the display label of a flag kind: the flags engine's own words when it has them."""
-    try:
-        from fieldlog.services import integrity
-    except ImportError:  # the engine is optional for reading flags
-        return kind
-    labels = getattr(integrity, "KIND_LABELS", None)
-    return str(labels.get(kind, kind)) if isinstance(labels, dict) else kind
-
-
 @dataclass
 class Finding:
     """One finished check of a record, as a supervisor reads it."""

@@ -60,9 +60,10 @@ EXIF_PLACE_MAX_M = 2000
 BACKFILL_MIN_RECORDS = 5
 BACKFILL_CREATED_WITHIN = timedelta(minutes=15)
 BACKFILL_CLAIMED_SPAN = timedelta(days=2)
-# Near-identical photos: re-compressing (JPEG quality 20–95) and resizing (down to a quarter)
-# real camera and phone photos moves the 64-bit dHash of the thumbnail by 0–3 bits; different
-# photos, even the demo's look-alike village paintings, differ by 13 bits or more.
+# Near-identical photos: re-compressing (JPEG quality 10–95) and resizing (to 15–100%, with or
+# without the colour profile) the real camera and phone photos of the test data moves the
+# 64-bit dHash of the thumbnail by 0–5 bits (mostly 0–2); different photos, even the demo's
+# look-alike village paintings, differ by 13 bits or more.
 DUP_MAX_BITS = 6
 # A 9x8 grey image whose brightest and darkest cells differ by less than this is featureless
 # (a black frame, a blank wall, a covered lens): its dHash is noise and it is not indexed.

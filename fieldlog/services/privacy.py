@@ -2,6 +2,7 @@
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import String, and_, cast, exists, literal, or_, select, update
 
 from fieldlog.errors import Invalid, NotFound
@@ -49,17 +50,15 @@ def mask_id_number(number: str | None) -> str:
 def reveal_household_phone(user: User, household_id: str, reason: str) -> str:
     """Return a household's full phone number to a user in scope, with the reason audited."""
     reason = (reason or "").strip()
-    if not reason:
-        raise Invalid("Say why you need the full number.", fields={"reason": ["Required."]})
-    if len(reason) > REASON_MAX:
-        raise Invalid(f"Keep the reason under {REASON_MAX} characters.",
-                      fields={"reason": ["Too long."]})
+    if not reason or len(reason) > REASON_MAX:
+        message = _("Say why you need the full number (at most %(n)s characters).", n=REASON_MAX)
+        raise Invalid(message, fields={"reason": [message]})
     household = db.session.get(Household, str(household_id))
     village = db.session.get(OrgUnit, household.village_id) if household else None
     if village is None or not can_view_records_of(user, village):
-        raise NotFound("No such household in your scope.")
+        raise NotFound(_("No such household in your scope."))
     if not household.phone:
-        raise Invalid("This household has no phone number on file.", code="no_phone")
+        raise Invalid(_("This household has no phone number on file."), code="no_phone")
     record("phone.reveal", actor=user, object_type="household", object_id=household.id,
            details={"household_id": household.id, "reason": reason})
     db.session.commit()
@@ -119,7 +118,7 @@ def purge_personal_data(days: int, *, dry_run: bool = False,
     Already anonymised rows are skipped, so running it again changes nothing.
     """
     if days < 1:
-        raise Invalid("The retention period must be at least one day.")
+        raise Invalid(_("The retention period must be at least one day."))
     cutoff = (today or utcnow().date()) - timedelta(days=days)
     plan = PurgePlan(days, cutoff, _expired_cadres(cutoff), _expired_households(cutoff),
                      dry_run)

@@ -20,7 +20,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from flask_babel import get_timezone
+from flask import has_request_context
+from flask_babel import get_timezone, gettext
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import aliased
 
@@ -36,6 +37,16 @@ MAX_SIZE = 500
 MAX_PERIOD_DAYS = 366  # a calendar year, leap or not, counted inclusively
 MAX_FLAG_WEIGHT = 20.0
 MAX_SEED = 10**9 - 1  # what secrets.randbelow(10**9) gives; fits the 32-bit seed column
+
+
+def translated(message: str, **params) -> str:
+    """Translate a message for the person asking (in a request); elsewhere keep the English."""
+    if has_request_context():
+        return gettext(message, **params)
+    return message % params if params else message
+
+
+_ = translated  # so `pybabel extract` finds the messages
 
 
 @dataclass(frozen=True)
@@ -64,20 +75,21 @@ def scope_unit_for(user: User, scope_unit_id: int | None) -> OrgUnit:
     if unit is None:
         raise NotFound("No such unit.")
     if not unit_in_scope(user, unit):
-        raise Forbidden("That unit lies outside your scope.")
+        raise Forbidden(_("That unit lies outside your scope."))
     return unit
 
 
 def _validate(size: int, period_start: date, period_end: date, flag_weight: float) -> None:
     fields = {}
     if not isinstance(size, int) or not 1 <= size <= MAX_SIZE:
-        fields["size"] = [f"The size must be a whole number from 1 to {MAX_SIZE}."]
+        fields["size"] = [_("The size must be a whole number from 1 to %(max)s.", max=MAX_SIZE)]
     if period_start > period_end:
-        fields["period_start"] = ["The period must start on or before its end."]
+        fields["period_start"] = [_("The period must start on or before its end.")]
     elif (period_end - period_start).days >= MAX_PERIOD_DAYS:
-        fields["period_end"] = ["The period can be at most one year long."]
+        fields["period_end"] = [_("The period can be at most one year long.")]
     if not 1.0 <= flag_weight <= MAX_FLAG_WEIGHT:
-        fields["flag_weight"] = [f"The flag weight must be from 1 to {MAX_FLAG_WEIGHT:g}."]
+        fields["flag_weight"] = [_("The flag weight must be from 1 to %(max)s.",
+                                   max=f"{MAX_FLAG_WEIGHT:g}")]
     if fields:
         raise Invalid(" ".join(message for messages in fields.values() for message in messages),
                       fields=fields)
@@ -145,13 +157,13 @@ def choose(candidates: list[Candidate], size: int, seed: int,
 
 def _check_seed(seed: int) -> None:
     if not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
-        raise Invalid(f"The seed must be a whole number from 0 to {MAX_SEED}.",
+        raise Invalid(_("The seed must be a whole number from 0 to %(max)s.", max=MAX_SEED),
                       fields={"seed": [f"0 to {MAX_SEED}."]})
 
 
 def _check_inspector(inspector: User) -> None:
     if inspector.role not in INSPECTOR_ROLES:
-        raise Forbidden("Only inspectors draw spot-check samples.")
+        raise Forbidden(_("Only inspectors draw spot-check samples."))
 
 
 def _prepare(inspector: User, scope_unit_id: int, period_start: date, period_end: date,
@@ -162,13 +174,13 @@ def _prepare(inspector: User, scope_unit_id: int, period_start: date, period_end
     unit = scope_unit_for(inspector, scope_unit_id)
     candidates = population(unit, period_start, period_end)
     if not candidates:
-        raise Invalid("There are no records in this scope and period to sample.",
+        raise Invalid(_("There are no records in this scope and period to sample."),
                       code="empty_population")
     cadres = len({c.author_id for c in candidates})
     if size < cadres:
         raise Invalid(
-            f"{cadres} cadres have records in this scope and period, and every cadre must be "
-            f"represented: choose a size of at least {cadres}, or a smaller scope.",
+            _("%(n)s cadres have records in this scope and period, and every cadre must be "
+              "represented: choose a size of at least %(n)s, or a smaller scope.", n=cadres),
             code="size_below_cadres", fields={"size": [f"At least {cadres}."]})
     return unit, candidates
 

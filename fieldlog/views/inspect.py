@@ -5,8 +5,7 @@ here changes a record: the services only write check tasks, presence checks and 
 """
 from datetime import date, datetime, timedelta
 
-from flask import (Blueprint, Response, abort, flash, redirect, render_template, request,
-                   url_for)
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -14,7 +13,7 @@ from flask_login import current_user
 from fieldlog.errors import FieldlogError, Forbidden, Invalid, NotFound
 from fieldlog.permissions import REVIEWER_ROLES, roles_required
 from fieldlog.services import checks, sampling
-from fieldlog.services.findings import flag_label
+from fieldlog.services.integrity_text import describe, kind_label
 from fieldlog.services.uploads import photo_store
 
 bp = Blueprint("inspect", __name__, url_prefix="/inspect")
@@ -27,7 +26,15 @@ def _labels(state) -> None:
     state.app.jinja_env.globals.update(
         check_methods=checks.METHODS, check_outcomes=checks.OUTCOMES,
         presence_outcomes=checks.PRESENCE_OUTCOMES, presence_questions=checks.PRESENCE_QUESTIONS,
-        flag_label=flag_label)
+        flag_label=kind_label, describe_flag=_describe)
+
+
+def _describe(flag) -> str:
+    """Explain a flag in words; a flag whose numbers are missing still shows its name."""
+    try:
+        return describe(flag)
+    except (KeyError, TypeError, ValueError):
+        return kind_label(flag.kind)
 
 
 def _or_abort(call, *args, **kwargs):
@@ -135,8 +142,13 @@ def method(task_id: int):
 @roles_required(*ACTORS)
 def reveal(task_id: int):
     try:
-        phone = _or_abort(checks.reveal_phone_for_task, current_user, task_id)
-    except (Invalid, Forbidden, NotFound) as exc:
+        phone = checks.reveal_phone_for_task(current_user, task_id)
+    except NotFound as exc:
+        if exc.code != "no_phone":
+            abort(404)
+        flash(_("This household has no phone number on file."), "error")
+        return redirect(url_for("inspect.task", task_id=task_id))
+    except (Invalid, Forbidden) as exc:
         flash(exc.message, "error")
         return redirect(url_for("inspect.task", task_id=task_id))
     html, status = _task(task_id, phone=phone)
@@ -151,13 +163,13 @@ def reveal(task_id: int):
 def outcome(task_id: int):
     photos = [f.read() for f in request.files.getlist("photos") if f and f.filename]
     try:
-        _or_abort(checks.record_outcome, current_user, task_id, request.form.get("method", ""),
-                  request.form.get("outcome", ""), request.form.get("notes", ""), photos)
+        task = _or_abort(checks.record_outcome, current_user, task_id,
+                         request.form.get("method", ""), request.form.get("outcome", ""),
+                         request.form.get("notes", ""), photos)
     except Invalid as exc:
         flash(exc.message, "error")
         return _task(task_id, status=exc.status)
     flash(_("The outcome is recorded."), "success")
-    task = checks.own_task(current_user, task_id)
     return redirect(url_for("inspect.sample", sample_id=task.sample_id, _anchor=f"t{task.id}"))
 
 
@@ -195,6 +207,8 @@ def summary():
     default_start, _end = _last_month()
     try:
         period = (_date("start", default_start), _date("end", _today()))
+        if period[0] > period[1]:
+            raise Invalid(_("The period must start on or before its end."))
     except Invalid as exc:
         flash(exc.message, "error")
         period = (default_start, _today())

@@ -1,6 +1,5 @@
 """Supervisors' pages: visits in scope, one visit with photos and location; photo serving."""
 from flask import Blueprint, Response, abort, render_template, request, stream_with_context
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from fieldlog.errors import Invalid, NotFound
@@ -67,10 +66,7 @@ def reveal_phone(visit_id):
     except NotFound:
         abort(404)
     except Invalid as exc:
-        message = (_("This household has no phone number on file.") if exc.code == "no_phone"
-                   else _("Say why you need the full number (at most %(n)s characters).",
-                          n=REASON_MAX))
-        return _visit_page(visit_id, reveal_error=message, status=422)
+        return _visit_page(visit_id, reveal_error=exc.message, status=422)
     return _visit_page(visit_id, revealed=phone)
 
 

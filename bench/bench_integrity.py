@@ -1,0 +1,203 @@
+"""Measure the integrity flags on a synthetic county with planted fakes, and what they cost.
+
+Prints the detection rate per kind of planted fake and overall (target ≥ 95%), the share of
+honest records flagged (target ≤ 2%), and the time a 100-visit sync batch and a photo upload
+take through the API, alone and with their flags computed after.
+
+Usage: .venv/bin/python bench/bench_integrity.py [--seed 7] [--per-kind 10] [--runs 10]
+       [--pg postgresql+psycopg://...]   (SQLite always runs; $BENCH_DATABASE_URL also works)
+"""
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from flask_migrate import upgrade  # noqa: E402
+from sqlalchemy import create_engine, select, text  # noqa: E402
+
+from bench.integrity_generator import (  # noqa: E402
+    EXPECTED,
+    FAKE_KINDS,
+    ZONE,
+    County,
+    Stopwatch,
+    around,
+    generate,
+    honest_fix,
+    paint,
+    payload,
+    send_photo,
+)
+from fieldlog import create_app  # noqa: E402
+from fieldlog.extensions import db  # noqa: E402
+from fieldlog.models import Flag, Photo  # noqa: E402
+from fieldlog.services import integrity_rules as rules  # noqa: E402
+from fieldlog.services.integrity import compute_visit_flags  # noqa: E402
+from fieldlog.services.integrity_photos import candidates_query, compute_photo_flags  # noqa: E402
+
+
+def evaluate(county: County) -> dict:
+    """Compare the stored flags with what was planted."""
+    flags: dict[str, list[Flag]] = defaultdict(list)
+    for flag in db.session.scalars(select(Flag)):
+        flags[flag.record_id].append(flag)
+    planted_ids = {r.id for r in county.planted()}
+    per_kind: dict[str, list[int]] = {kind: [0, 0] for kind in FAKE_KINDS}
+    missed = []
+    for rec in county.planted():
+        found = {f.kind for f in flags[rec.id]}
+        per_kind[rec.fake][0] += 1
+        if EXPECTED[rec.fake] in found:
+            per_kind[rec.fake][1] += 1
+        else:
+            missed.append((rec.fake, sorted(found)))
+    honest = county.honest()
+    flagged = [r for r in honest if flags[r.id]]
+
+    def only_beside_a_fake(rec) -> bool:  # e.g. the original of a reused photo
+        return all(json.loads(f.params).get("other_id") in planted_ids for f in flags[rec.id])
+
+    beside = [r for r in flagged if only_beside_a_fake(r)]
+    kinds = Counter(f.kind for r in flagged if r not in beside for f in flags[r.id])
+    return {"per_kind": per_kind, "missed": missed, "honest": len(honest),
+            "flagged": len(flagged), "beside": len(beside), "honest_kinds": kinds}
+
+
+def closest_honest_photos(county: County) -> int:
+    """Return the smallest dHash distance between photos of two different honest records."""
+    honest = {r.id for r in county.honest()}
+    hashes = [(record_id, rules.to_unsigned(h)) for record_id, h in db.session.execute(
+        select(Photo.record_id, Photo.dhash).where(Photo.dhash_b0.is_not(None)))
+        if record_id in honest]
+    return min((bin(a ^ b).count("1") for n, (ra, a) in enumerate(hashes)
+                for rb, b in hashes[n + 1:] if ra != rb), default=64)
+
+
+def timings(client, county: County, runs: int, seed: int) -> dict:
+    """Time 100-visit batches and photo uploads, each alone and then its flag computation."""
+    rng = random.Random(seed + 1)
+    cadre = county.cadres[0]
+    today = datetime.now(ZONE).date()
+    result = defaultdict(list)
+    for run in range(runs):
+        records = []
+        for _ in range(100):
+            home = rng.choice(cadre.households)
+            occurred = datetime.combine(today - timedelta(days=rng.randint(1, 10)),
+                                        datetime.min.time(), tzinfo=ZONE).astimezone(UTC) + \
+                timedelta(minutes=rng.randint(8 * 60 + 30, 18 * 60))
+            fix, accuracy = honest_fix(rng, around(rng, home["true"], 25))
+            records.append(payload(home, occurred, occurred + timedelta(seconds=90), fix,
+                                   accuracy))
+        start = time.perf_counter()
+        response = client.post("/api/v1/sync", json={"records": records},
+                               headers=cadre.headers)
+        result["batch"].append(time.perf_counter() - start)
+        assert response.status_code == 200
+        start = time.perf_counter()
+        compute_visit_flags([r["id"] for r in records])
+        result["batch flags"].append(time.perf_counter() - start)
+
+        local = datetime.fromisoformat(records[0]["occurred_at"]).astimezone(ZONE)
+        data = paint((rng.getrandbits(32), local.replace(tzinfo=None),
+                      (records[0]["location"]["lat"], records[0]["location"]["lon"]),
+                      cadre.camera))
+        start = time.perf_counter()
+        photo_id = send_photo(client, cadre.headers, records[0]["id"], data)
+        result["upload"].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        compute_photo_flags([photo_id])
+        result["photo flags"].append(time.perf_counter() - start)
+    return {k: statistics.median(v) * 1000 for k, v in result.items()} | {
+        f"{k} max": max(v) * 1000 for k, v in result.items()}
+
+
+def lookup_plan() -> str:
+    """Return the database's plan for the near-duplicate lookup of one stored photo."""
+    photo = db.session.scalars(select(Photo).where(Photo.dhash_b0.is_not(None))).first()
+    query = str(candidates_query([photo]).compile(db.engine,
+                                                  compile_kwargs={"literal_binds": True}))
+    if db.engine.dialect.name == "sqlite":
+        rows = db.session.execute(text(f"EXPLAIN QUERY PLAN {query}"))
+        return "; ".join(str(row[-1]) for row in rows)
+    rows = db.session.execute(text(f"EXPLAIN {query}"))
+    return "; ".join(row[0].strip() for row in rows if "Index" in row[0] or "Scan" in row[0])
+
+
+def run(url: str, args) -> None:
+    wall = time.perf_counter()
+    tmp = Path(tempfile.mkdtemp(prefix="fieldlog-integrity-"))
+    if url.startswith("postgresql"):
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        engine.dispose()
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "PHOTO_DIR": str(tmp / "photos"),
+                      "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False})
+    with app.app_context():
+        upgrade(directory=str(ROOT / "migrations"))
+        client = app.test_client()
+        watch = Stopwatch()
+        county = generate(client, seed=args.seed, per_kind=args.per_kind, timer=watch)
+        found = evaluate(county)
+        closest = closest_honest_photos(county)
+        timing = timings(client, county, args.runs, args.seed)
+        plan = lookup_plan()
+        db.session.remove()
+        db.engine.dispose()
+
+    name = url.split(":")[0]
+    planted = sum(n for n, _ in found["per_kind"].values())
+    detected = sum(d for _, d in found["per_kind"].values())
+    print(f"\n== {name}: {len(county.records)} visits ({len(county.planted())} planted fakes), "
+          f"{county.photo_count} photos, {len(county.cadres)} cadres, "
+          f"{len(county.days)} days; built and sent in {time.perf_counter() - wall:.0f} s")
+    print("   " + ", ".join(f"{k} {v:.1f} s ({watch.calls[k]} calls)"
+                            for k, v in watch.seconds.items()))
+    print(f"{'planted fake':20} {'found':>9} {'rate':>7}")
+    for kind, (n, d) in found["per_kind"].items():
+        print(f"{kind:20} {d:>4}/{n:<4} {d / n:7.1%}")
+    print(f"{'ALL':20} {detected:>4}/{planted:<4} {detected / planted:7.1%}   (target ≥ 95%)")
+    for kind, kinds in found["missed"]:
+        print(f"   missed: {kind} (flags: {', '.join(kinds) or 'none'})")
+    honest, flagged, beside = found["honest"], found["flagged"], found["beside"]
+    print(f"honest records flagged: {flagged}/{honest} = {flagged / honest:.2%} (target ≤ 2%); "
+          f"of them {beside} only as the other side of a planted fake (a reused photo's "
+          f"original): {(flagged - beside) / honest:.2%} without those")
+    print(f"   honest flags by kind: {dict(found['honest_kinds'])}")
+    print(f"closest two honest photos: {closest} bits apart (duplicate at ≤ "
+          f"{rules.DUP_MAX_BITS})")
+    print(f"100-visit batch: {timing['batch']:.1f} ms median (max {timing['batch max']:.1f}); "
+          f"+ its flags {timing['batch flags']:.1f} ms (max {timing['batch flags max']:.1f}) = "
+          f"+{timing['batch flags'] / timing['batch']:.0%}")
+    print(f"photo upload: {timing['upload']:.1f} ms median; + its flags "
+          f"{timing['photo flags']:.1f} ms (max {timing['photo flags max']:.1f}) = "
+          f"+{timing['photo flags'] / timing['upload']:.0%}")
+    print(f"near-duplicate lookup plan: {plan}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--per-kind", type=int, default=10)
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--pg", default=os.environ.get("BENCH_DATABASE_URL"))
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        run(f"sqlite:///{tmp}/bench.db", args)
+    if args.pg:
+        run(args.pg, args)
+
+
+if __name__ == "__main__":
+    main()
