@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,19 +29,19 @@ from bench.integrity_generator import (  # noqa: E402
     EXPECTED,
     FAKE_KINDS,
     ZONE,
+    Cadre,
     County,
     Stopwatch,
-    around,
     generate,
-    honest_fix,
+    honest_days,
     paint,
-    payload,
     send_photo,
 )
 from fieldlog import create_app  # noqa: E402
 from fieldlog.extensions import db  # noqa: E402
-from fieldlog.models import Flag, Photo  # noqa: E402
+from fieldlog.models import Flag, Photo, User  # noqa: E402
 from fieldlog.services import integrity_rules as rules  # noqa: E402
+from fieldlog.services.auth import issue_device_token  # noqa: E402
 from fieldlog.services.integrity import compute_visit_flags  # noqa: E402
 from fieldlog.services.integrity_photos import candidates_query, compute_photo_flags  # noqa: E402
 
@@ -64,11 +64,12 @@ def evaluate(county: County) -> dict:
     honest = county.honest()
     flagged = [r for r in honest if flags[r.id]]
 
-    def only_beside_a_fake(rec) -> bool:  # e.g. the original of a reused photo
+    def only_beside_a_fake(rec) -> bool:
         return all(json.loads(f.params).get("other_id") in planted_ids for f in flags[rec.id])
 
-    beside = [r for r in flagged if only_beside_a_fake(r)]
-    kinds = Counter(f.kind for r in flagged if r not in beside for f in flags[r.id])
+    beside = [r for r in flagged if only_beside_a_fake(r)]  # e.g. a reused photo's original
+    kinds = Counter(f.kind for r in flagged for f in flags[r.id]
+                    if json.loads(f.params).get("other_id") not in planted_ids)
     return {"per_kind": per_kind, "missed": missed, "honest": len(honest),
             "flagged": len(flagged), "beside": len(beside), "honest_kinds": kinds}
 
@@ -84,29 +85,42 @@ def closest_honest_photos(county: County) -> int:
 
 
 def timings(client, county: County, runs: int, seed: int) -> dict:
-    """Time 100-visit batches and photo uploads, each alone and then its flag computation."""
+    """Time 100-visit batches and photo uploads, each alone and then its flag computation.
+
+    Each batch is a new cadre's 100 door-to-door visits over the last weeks, sent at once (a
+    phone long out of signal): the largest batch a real phone sends.
+    """
     rng = random.Random(seed + 1)
-    cadre = county.cadres[0]
-    today = datetime.now(ZONE).date()
     result = defaultdict(list)
     for run in range(runs):
-        records = []
-        for _ in range(100):
-            home = rng.choice(cadre.households)
-            occurred = datetime.combine(today - timedelta(days=rng.randint(1, 10)),
-                                        datetime.min.time(), tzinfo=ZONE).astimezone(UTC) + \
-                timedelta(minutes=rng.randint(8 * 60 + 30, 18 * 60))
-            fix, accuracy = honest_fix(rng, around(rng, home["true"], 25))
-            records.append(payload(home, occurred, occurred + timedelta(seconds=90), fix,
-                                   accuracy))
+        cadre = extra_cadre(county.cadres[run % len(county.cadres)], run)
+        records = [r.payload for r in honest_days(rng, cadre, county.days, 0.0, (3, 5))][-100:]
         start = time.perf_counter()
         response = client.post("/api/v1/sync", json={"records": records},
                                headers=cadre.headers)
         result["batch"].append(time.perf_counter() - start)
-        assert response.status_code == 200
+        assert response.status_code == 200 and len(records) == 100
         start = time.perf_counter()
         compute_visit_flags([r["id"] for r in records])
         result["batch flags"].append(time.perf_counter() - start)
+        # The usual evening sync: a day of another team member, after weeks of daily syncs.
+        member = extra_cadre(county.cadres[run % len(county.cadres)], 50 + run)
+        weekdays = [d for d in county.days if d.weekday() < 5]
+        for past in weekdays[:-1]:
+            past_day = [r.payload for r in honest_days(rng, member, [past], 0.0, (3, 3))]
+            if past_day:
+                client.post("/api/v1/sync", json={"records": past_day}, headers=member.headers)
+                compute_visit_flags([r["id"] for r in past_day])
+        day: list[dict] = []
+        while not day:  # (a cadre is away one day in seven)
+            day = [r.payload for r in honest_days(rng, member, weekdays[-1:], 0.0, (3, 3))]
+        start = time.perf_counter()
+        response = client.post("/api/v1/sync", json={"records": day}, headers=member.headers)
+        result["day"].append(time.perf_counter() - start)
+        assert response.status_code == 200
+        start = time.perf_counter()
+        compute_visit_flags([r["id"] for r in day])
+        result["day flags"].append(time.perf_counter() - start)
 
         local = datetime.fromisoformat(records[0]["occurred_at"]).astimezone(ZONE)
         data = paint((rng.getrandbits(32), local.replace(tzinfo=None),
@@ -120,6 +134,17 @@ def timings(client, county: County, runs: int, seed: int) -> dict:
         result["photo flags"].append(time.perf_counter() - start)
     return {k: statistics.median(v) * 1000 for k, v in result.items()} | {
         f"{k} max": max(v) * 1000 for k, v in result.items()}
+
+
+def extra_cadre(colleague: Cadre, n: int) -> Cadre:
+    """Add a second team member to a colleague's village, with a phone token."""
+    user = User(username=f"gteam{n:02d}", display_name=f"工作队员{n:02d}", role="secretary",
+                scope_unit_id=colleague.village.id, password_hash=colleague.user.password_hash)
+    db.session.add(user)
+    db.session.commit()
+    _token, raw = issue_device_token(user, "integrity bench")
+    return Cadre(user, colleague.village, colleague.households, colleague.camera,
+                 {"Authorization": f"Bearer {raw}"})
 
 
 def lookup_plan() -> str:
@@ -180,6 +205,8 @@ def run(url: str, args) -> None:
     print(f"100-visit batch: {timing['batch']:.1f} ms median (max {timing['batch max']:.1f}); "
           f"+ its flags {timing['batch flags']:.1f} ms (max {timing['batch flags max']:.1f}) = "
           f"+{timing['batch flags'] / timing['batch']:.0%}")
+    print(f"a day's batch (3 visits): {timing['day']:.1f} ms median; + its flags "
+          f"{timing['day flags']:.1f} ms = +{timing['day flags'] / timing['day']:.0%}")
     print(f"photo upload: {timing['upload']:.1f} ms median; + its flags "
           f"{timing['photo flags']:.1f} ms (max {timing['photo flags max']:.1f}) = "
           f"+{timing['photo flags'] / timing['upload']:.0%}")

@@ -188,7 +188,8 @@ def honest_fix(rng: random.Random, true: tuple[float, float]) -> tuple[tuple[flo
     return offset(true, error, rng.uniform(0, 360)), accuracy
 
 
-def honest_days(rng: random.Random, cadre: Cadre, days: list[date], photo_share: float):
+def honest_days(rng: random.Random, cadre: Cadre, days: list[date], photo_share: float,
+                per_day: tuple[int, int] = (2, 4)):
     """Yield a cadre's honest visits: working days, door to door, 08:30–18:00."""
     for day in days:
         if day.weekday() == 6 or (day.weekday() == 5 and rng.random() < 0.8):
@@ -198,7 +199,7 @@ def honest_days(rng: random.Random, cadre: Cadre, days: list[date], photo_share:
         clock = datetime.combine(day, time(8, 30)) + timedelta(minutes=rng.randint(0, 90))
         evening_write_up = rng.random() < 0.05
         write_up = utc(day, time(19, 0)) + timedelta(seconds=rng.randint(0, 600))
-        for _ in range(rng.randint(2, 4)):
+        for _ in range(rng.randint(*per_day)):
             if clock.time() > time(18, 0):
                 break
             home = rng.choice(cadre.households)
@@ -414,7 +415,7 @@ def send_photo(client, headers: dict, record_id: str, data: bytes,
 
 
 def generate(client, *, seed: int, villages: int = 20, households: int = 30, days: int = 60,
-             photo_share: float = 0.15, per_kind: int = 10, workers: int = 2,
+             photo_share: float = 0.12, per_kind: int = 10, workers: int = 2,
              timer: Stopwatch | None = None) -> County:
     """Build the county, plant the fakes, send everything through the API; return what was sent."""
     rng, timer = random.Random(seed), timer or Stopwatch()

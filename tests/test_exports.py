@@ -49,7 +49,7 @@ def test_export_is_marked_scoped_and_masks_phones(client, world, login, visits):
     assert rows[0] == [exports.MARKING] and rows[0][0].startswith("含个人信息")
     assert "sup_t1" in rows[1][0]
     header, data = rows[2], rows[3:]
-    assert header[:6] == ["Visit time", "Received", "Village", "Household", "House number",
+    assert header[:6] == ["Visit time", "Received", "Village", "Head of household", "House number",
                           "Phone (masked)"]
     assert [r[-1] for r in data] == [visits["v1_new"], visits["v2"], visits["v1_old"]]
     assert visits["v3"] not in body and world.h3[0].head_name not in body

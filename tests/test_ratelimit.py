@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from fieldlog import create_app
+from fieldlog.extensions import db
 from fieldlog.ratelimit import _digest
 from tests.conftest import PASSWORD, ROOT, csrf_token
 
@@ -84,6 +85,7 @@ def test_the_limit_message_is_a_page_in_the_users_language(app, client, world):
 _CHILD = """
 import json, sys
 from fieldlog import create_app
+from fieldlog.extensions import db
 config = json.loads(sys.argv[1])
 app = create_app(config)
 with app.app_context():
@@ -107,9 +109,10 @@ def test_processes_share_their_counters_through_redis(app, world):
               "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
               "RATELIMIT_STORAGE_URI": REDIS_URL, "LOGIN_RATE_LIMIT_IP": "6/minute",
               "LOGIN_MAX_FAILURES": 3, "IP": ip, "NAME": name}
+    # Two app processes behind one balancer: this one, then a child on the same database.
+    here_app = create_app(config)
+    here = here_app.test_client()
     try:
-        # Two app processes behind one balancer: this one, then a child on the same database.
-        here = create_app(config).test_client()
         answers = [_api_login(here, name, ip=ip).get_json()["error"] for _ in range(3)]
         assert answers == ["wrong_credentials", "wrong_credentials", "locked"]
         child = subprocess.run([sys.executable, "-c", _CHILD, json.dumps(config)], cwd=ROOT,
@@ -120,6 +123,8 @@ def test_processes_share_their_counters_through_redis(app, world):
         assert _api_login(here, name, ip=ip).status_code == 401
         assert _api_login(here, name, ip=ip).status_code == 429
     finally:
+        with here_app.app_context():
+            db.engine.dispose()  # its own connection pool, not the fixture's
         client = redis.Redis.from_url(REDIS_URL)
         digest = _digest(name)
         for key in client.scan_iter(match="*fieldlog*"):

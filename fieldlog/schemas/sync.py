@@ -3,22 +3,12 @@ from datetime import UTC, datetime, timedelta
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from fieldlog.schemas.fields import UtcDateTime
+from fieldlog.schemas.fields import Text, UtcDateTime
 
 MAX_TEXT = 4000
 MAX_PHOTOS_PER_RECORD = 12
 EARLIEST = datetime(2015, 1, 1, tzinfo=UTC)
 RECORD_TYPES = ("visit",)
-
-
-class LocationSchema(Schema):
-    """A GPS fix as the browser gives it (WGS-84)."""
-
-    lat = fields.Float(required=True, validate=validate.Range(-90, 90))
-    lon = fields.Float(required=True, validate=validate.Range(-180, 180))
-    accuracy_m = fields.Float(load_default=None, allow_none=True,
-                              validate=validate.Range(0, 100_000))
-    located_at = fields.AwareDateTime(load_default=None, allow_none=True)
 
 
 def _not_absurd(value: datetime) -> None:
@@ -29,6 +19,17 @@ def _not_absurd(value: datetime) -> None:
         raise ValidationError("Time is in the future; check the phone's clock.")
 
 
+class LocationSchema(Schema):
+    """A GPS fix as the browser gives it (WGS-84)."""
+
+    lat = fields.Float(required=True, validate=validate.Range(-90, 90))
+    lon = fields.Float(required=True, validate=validate.Range(-180, 180))
+    accuracy_m = fields.Float(load_default=None, allow_none=True,
+                              validate=validate.Range(0, 100_000))
+    # Bounded like the record's times: year 1 or 9999 with an offset cannot even become UTC.
+    located_at = fields.AwareDateTime(load_default=None, allow_none=True, validate=_not_absurd)
+
+
 class VisitInSchema(Schema):
     """A household visit as the phone sends it."""
 
@@ -37,8 +38,8 @@ class VisitInSchema(Schema):
     household_id = fields.UUID(required=True)
     occurred_at = fields.AwareDateTime(required=True, validate=_not_absurd)
     device_created_at = fields.AwareDateTime(required=True, validate=_not_absurd)
-    heard = fields.String(load_default="", validate=validate.Length(max=MAX_TEXT))
-    requests = fields.String(load_default="", validate=validate.Length(max=MAX_TEXT))
+    heard = Text(load_default="", validate=validate.Length(max=MAX_TEXT))
+    requests = Text(load_default="", validate=validate.Length(max=MAX_TEXT))
     follow_up = fields.Boolean(load_default=False)
     location = fields.Nested(LocationSchema, load_default=None, allow_none=True)
     photo_ids = fields.List(fields.UUID(), load_default=list,
@@ -53,7 +54,9 @@ class VisitInSchema(Schema):
 class BatchInSchema(Schema):
     """A batch of records; each one is validated on its own so one bad record cannot sink others."""
 
-    records = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1, max=500))
+    # Raw, not Dict: a record that is not even an object is answered "invalid" in its place.
+    records = fields.List(fields.Raw(allow_none=True), required=True,
+                          validate=validate.Length(min=1, max=500))
 
 
 class RecordResultSchema(Schema):

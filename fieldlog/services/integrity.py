@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import and_, insert, or_, select
+from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -57,42 +58,57 @@ def photo_facts(photo: Photo) -> rules.PhotoFacts:
                             photo.camera_model)
 
 
-def load_flags(record_ids: Iterable[str], kinds: Iterable[str]) -> dict[tuple[str, str], Flag]:
+@dataclass(frozen=True)
+class Stored:
+    """A stored flag, as much of it as recomputing needs."""
+
+    id: int
+    params: str
+    explained: bool
+
+
+def load_flags(record_ids: Iterable[str], kinds: Iterable[str]) -> dict[tuple[str, str], Stored]:
     """Return the stored visit flags of these records and kinds, keyed by (record id, kind)."""
     record_ids = sorted(set(record_ids))
     if not record_ids:
         return {}
-    found = db.session.scalars(select(Flag).where(
-        Flag.record_type == "visit", Flag.record_id.in_(record_ids), Flag.kind.in_(list(kinds))))
-    return {(f.record_id, f.kind): f for f in found}
+    rows = db.session.execute(
+        select(Flag.id, Flag.record_id, Flag.kind, Flag.params, Flag.explained_at).where(
+            Flag.record_type == "visit", Flag.record_id.in_(record_ids),
+            Flag.kind.in_(list(kinds))))
+    return {(r.record_id, r.kind): Stored(r.id, r.params, r.explained_at is not None)
+            for r in rows}
 
 
 def apply_flags(desired: dict[tuple[str, str], dict], recomputed: set[tuple[str, str]],
-                existing: dict[tuple[str, str], Flag],
+                existing: dict[tuple[str, str], Stored],
                 owners: dict[str, tuple[int, int]]) -> int:
     """Write flags: insert new ones, refresh numbers, drop unexplained ones that no longer apply.
 
     `recomputed` holds the (record, kind) pairs computed in full; a desired flag outside it is
-    only added if missing. Explained flags stay, explanation and all. Returns flags written.
+    only added if missing. Explained flags stay, explanation and all. One statement per kind of
+    change. Returns the number of flags inserted or changed.
     """
-    rows, written = [], 0
+    inserts, updates = [], []
     for key, params in desired.items():
         text = json.dumps(params, ensure_ascii=False, sort_keys=True)
         flag = existing.get(key)
         if flag is None:
             author_id, village_id = owners[key[0]]
-            rows.append({"record_type": "visit", "record_id": key[0], "kind": key[1],
-                         "author_id": author_id, "village_id": village_id, "params": text,
-                         "created_at": utcnow()})
+            inserts.append({"record_type": "visit", "record_id": key[0], "kind": key[1],
+                            "author_id": author_id, "village_id": village_id, "params": text,
+                            "created_at": utcnow()})
         elif key in recomputed and flag.params != text:
-            flag.params = text
-            written += 1
-    for key, flag in existing.items():
-        if key in recomputed and key not in desired and flag.explained_at is None:
-            db.session.delete(flag)  # deletes are sent together, in one executemany
-    if rows:
-        db.session.execute(insert(Flag), rows)
-    return written + len(rows)
+            updates.append({"id": flag.id, "params": text})
+    stale = [f.id for key, f in existing.items()
+             if key in recomputed and key not in desired and not f.explained]
+    if stale:
+        db.session.execute(delete(Flag).where(Flag.id.in_(stale)))
+    if updates:
+        db.session.execute(update(Flag), updates)  # by primary key: one executemany
+    if inserts:
+        db.session.execute(insert(Flag), inserts)
+    return len(inserts) + len(updates)
 
 
 def commit_retrying(work: Callable[[], int]) -> int:
@@ -139,9 +155,12 @@ def _visit_flags(ids: list[str]) -> int:
     backfill_scope = _near_in_creation(by_id.values(), targets)
 
     photos: dict[str, list[rules.PhotoFacts]] = {i: [] for i in target_ids}
-    for photo in db.session.scalars(select(Photo).where(
-            Photo.record_type == "visit", Photo.record_id.in_(sorted(target_ids)))):
-        photos[photo.record_id].append(photo_facts(photo))
+    for row in db.session.execute(
+            select(Photo.record_id, Photo.id, Photo.taken_at, Photo.lat, Photo.lon,
+                   Photo.camera_make, Photo.camera_model)
+            .where(Photo.record_type == "visit", Photo.record_id.in_(sorted(target_ids)))
+            .order_by(Photo.received_at, Photo.id)):
+        photos[row[0]].append(rules.PhotoFacts(*row[1:]))
 
     desired: dict[tuple[str, str], dict] = {}
     recomputed = {(i, k) for i in target_ids for k in (*rules.LOCATION_KINDS, *rules.EXIF_KINDS)}
@@ -181,12 +200,12 @@ def _near_in_creation(rows: Iterable[rules.VisitFacts],
     return near
 
 
-def _params(flag: Flag | None) -> dict:
+def _params(flag: Stored | None) -> dict:
     return json.loads(flag.params or "{}") if flag is not None else {}
 
 
 def _neighbourhood(targets: list[rules.VisitFacts],
-                   existing: dict[tuple[str, str], Flag]) -> list[rules.VisitFacts]:
+                   existing: dict[tuple[str, str], Stored]) -> list[rules.VisitFacts]:
     """Load each author's records near the targets in claimed time or in creation time.
 
     Two windows wide, so the targets' neighbours (and former partners) are seen with their

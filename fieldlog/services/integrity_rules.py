@@ -71,7 +71,7 @@ FEATURELESS_RANGE = 8
 BAND_BITS = 16
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class VisitFacts:
     """What the rules need of a visit; village and household fields only for the record's own."""
 
@@ -93,7 +93,7 @@ class VisitFacts:
     household_lon: float | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class PhotoFacts:
     """The EXIF facts of one photo, as stored."""
 

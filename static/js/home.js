@@ -46,22 +46,32 @@ async function render() {
   }
   card.dataset.state = state;
   card.dataset.count = String(visits);
-  markQueued(items);
+  markHouseholds(items, sent);
 }
 
-/** Mark households whose visit is saved on the phone but not yet on the server. */
-function markQueued(items) {
+/** Mark unvisited households whose visit waits on the phone, or has been sent since the page
+ *  was rendered (so the list never looks as if the visit vanished). */
+function markHouseholds(items, sent) {
   const queued = new Set(items.filter((it) => it.kind === "record")
     .map((it) => String(it.record.household_id)));
+  const month = new Date().toISOString().slice(0, 7);
+  const done = new Set(sent.filter((s) => s.household_id && String(s.occurred_at).startsWith(month))
+    .map((s) => String(s.household_id)));
   for (const link of document.querySelectorAll("[data-testid=unvisited-item]")) {
-    const on = queued.has(link.dataset.householdId);
-    link.classList.toggle("is-queued", on);
+    const id = link.dataset.householdId;
+    const state = queued.has(id) ? "queued" : done.has(id) ? "sent" : null;
+    link.classList.toggle("is-queued", state === "queued");
+    link.classList.toggle("is-sent", state === "sent");
     let pill = link.querySelector(".queued-pill");
-    if (on && !pill) {
-      pill = h("span", { class: "badge badge-warn queued-pill" }, t("state_waiting"));
-      link.querySelector(".list-title").append(" ", pill);
-    } else if (!on && pill) {
+    if (pill && pill.dataset.state !== state) {
       pill.remove();
+      pill = null;
+    }
+    if (state && !pill) {
+      const label = state === "queued" ? t("state_waiting") : t("state_sent");
+      pill = h("span", { class: `badge ${state === "queued" ? "badge-warn" : "badge-ok"} queued-pill`,
+        "data-state": state }, label);
+      link.querySelector(".list-title").append(" ", pill);
     }
   }
 }

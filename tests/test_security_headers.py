@@ -1,0 +1,111 @@
+"""Security headers on every answer, and cookies a script or another site cannot use.
+
+Every GET endpoint of the URL map is fetched as anonymous, as a role it is for (the real page)
+and as a role it is not for (the refusal); each answer must carry a CSP with no inline script
+or style, nosniff, X-Frame-Options DENY and a Referrer-Policy. Error answers (404, API JSON,
+an unexpected 500) carry them too.
+"""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.test_scope_matrix import ACCESS, ROLES, Caller, Ctx, _url, build_objects
+
+REQUIRED = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+}
+
+
+def header_problems(response) -> list[str]:
+    """Return what is wrong with an answer's security headers."""
+    problems = []
+    csp = response.headers.get("Content-Security-Policy", "")
+    if not csp:
+        problems.append("no Content-Security-Policy")
+    for weak in ("unsafe-inline", "unsafe-eval", "*"):
+        if weak in csp.replace("'self'", ""):
+            problems.append(f"CSP allows {weak}")
+    for directive in ("script-src 'self'", "object-src 'none'", "frame-ancestors 'none'",
+                      "base-uri 'self'"):
+        if directive not in csp:
+            problems.append(f"CSP lacks {directive}")
+    for name, value in REQUIRED.items():
+        if response.headers.get(name) != value:
+            problems.append(f"{name} is {response.headers.get(name)!r}, not {value!r}")
+    if response.headers.get("Referrer-Policy") not in ("same-origin", "no-referrer",
+                                                       "strict-origin-when-cross-origin"):
+        problems.append(f"Referrer-Policy is {response.headers.get('Referrer-Policy')!r}")
+    return problems
+
+
+def test_every_get_endpoint_answers_with_the_security_headers(app, world, device):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    objects = build_objects(world, device)
+    get_rules = [rule for rule in app.url_map.iter_rules() if "GET" in rule.methods]
+    callers = {role: Caller(app, world, role) for role in (*ROLES, None)}
+    problems, seen = [], set()
+    for rule in sorted(get_rules, key=lambda r: r.endpoint):
+        access = ACCESS[rule.endpoint]
+        allowed = [r for r in ROLES if r in access.roles]
+        denied = [r for r in ROLES if r not in access.roles]
+        for role in {None, allowed[0], *(denied[:1])}:
+            ctx = Ctx(world, objects, role, "own")
+            url = _url(app, rule.endpoint, rule, ctx)
+            response = callers[role].send("GET", url, access, ctx, "session")
+            seen.add(response.status_code)
+            problems += [f"GET {url} as {role or 'anonymous'} ({response.status_code}): {p}"
+                         for p in header_problems(response)]
+    assert not problems, "\n".join(problems)
+    assert {200, 302, 403} <= seen  # pages, redirects to sign in and refusals were all seen
+
+
+@pytest.mark.parametrize("url", ["/nothing-here", "/api/v1/nothing-here", "/api/v1/me"])
+def test_error_answers_carry_the_headers_too(client, url):
+    response = client.get(url)
+    assert response.status_code in (401, 404)
+    assert header_problems(response) == []
+
+
+def test_an_unexpected_server_error_carries_the_headers(app, client):
+    def boom():
+        raise RuntimeError("unexpected")
+
+    app.add_url_rule("/boom-for-headers", "boom_for_headers", boom)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    response = client.get("/boom-for-headers")
+    assert response.status_code == 500 and header_problems(response) == []
+
+
+def _cookies_at_sign_in(client, login) -> dict[str, str]:
+    set_cookies = login("sec1").response.headers.getlist("Set-Cookie")
+    assert set_cookies, "signing in set no cookie"
+    return {line.split("=", 1)[0]: line for line in set_cookies}
+
+
+def test_session_cookie_is_httponly_and_samesite_lax(client, world, login):
+    cookies = _cookies_at_sign_in(client, login)
+    assert "session" in cookies
+    for name, line in cookies.items():
+        assert "HttpOnly" in line, f"{name} is readable by scripts: {line}"
+        assert "SameSite=Lax" in line, f"{name} rides cross-site requests: {line}"
+
+
+def test_session_cookie_is_secure_when_configured(app, client, world, login):
+    app.config["SESSION_COOKIE_SECURE"] = True
+    app.config["REMEMBER_COOKIE_SECURE"] = True
+    for name, line in _cookies_at_sign_in(client, login).items():
+        assert "Secure" in line, f"{name} would travel over plain HTTP: {line}"
+
+
+@pytest.mark.parametrize("value, secure", [("1", True), ("0", False)])
+def test_session_cookie_secure_is_read_from_the_environment(value, secure):
+    env = {**os.environ, "SESSION_COOKIE_SECURE": value}
+    out = subprocess.run(
+        [sys.executable, "-c", "from fieldlog.config import Config; "
+                               "print(Config.SESSION_COOKIE_SECURE)"],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout.strip()
+    assert out == str(secure)
