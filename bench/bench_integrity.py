@@ -15,6 +15,7 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
 from collections import Counter, defaultdict
 from datetime import datetime
 from pathlib import Path
@@ -23,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import create_engine, select, text  # noqa: E402
+from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
 
 from bench.integrity_generator import (  # noqa: E402
     EXPECTED,
@@ -39,7 +40,7 @@ from bench.integrity_generator import (  # noqa: E402
 )
 from fieldlog import create_app  # noqa: E402
 from fieldlog.extensions import db  # noqa: E402
-from fieldlog.models import Flag, Photo, User  # noqa: E402
+from fieldlog.models import Flag, Photo, User, Visit  # noqa: E402
 from fieldlog.services import integrity_rules as rules  # noqa: E402
 from fieldlog.services.auth import issue_device_token  # noqa: E402
 from fieldlog.services.integrity import compute_visit_flags  # noqa: E402
@@ -147,16 +148,47 @@ def extra_cadre(colleague: Cadre, n: int) -> Cadre:
                  {"Authorization": f"Bearer {raw}"})
 
 
-def lookup_plan() -> str:
-    """Return the database's plan for the near-duplicate lookup of one stored photo."""
-    photo = db.session.scalars(select(Photo).where(Photo.dhash_b0.is_not(None))).first()
+def lookup_at_scale(extra: int, repeats: int = 20) -> tuple[int, float, str]:
+    """Add `extra` stored photos with random hashes, then time and explain one lookup.
+
+    Returns (photos stored, median lookup ms, the database's plan for the lookup).
+    """
+    rng = random.Random(99)
+    visit_ids = list(db.session.scalars(select(Visit.id)))
+    owner = db.session.scalar(select(User.id).where(User.role == "secretary"))
+    rows = []
+    for n in range(extra):
+        bits = rng.getrandbits(64)
+        b0, b1, b2, b3 = rules.bands(bits)
+        rows.append({"id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                     "owner_id": owner, "record_type": "visit",
+                     "record_id": rng.choice(visit_ids), "content_type": "image/jpeg",
+                     "byte_size": 1, "sha256": f"{n:064x}", "width": 1, "height": 1,
+                     "original_key": "x", "display_key": "x", "thumb_key": "x",
+                     "dhash": rules.to_signed(bits), "dhash_b0": b0, "dhash_b1": b1,
+                     "dhash_b2": b2, "dhash_b3": b3})
+        if len(rows) == 5000 or n == extra - 1:
+            db.session.execute(insert(Photo), rows)
+            rows = []
+    db.session.commit()
+    db.session.execute(text("ANALYZE"))
+    photo = db.session.scalars(select(Photo).where(Photo.thumb_key != "x",
+                                                   Photo.dhash_b0.is_not(None))).first()
+    spent = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        db.session.execute(candidates_query([photo])).all()
+        spent.append(time.perf_counter() - start)
     query = str(candidates_query([photo]).compile(db.engine,
                                                   compile_kwargs={"literal_binds": True}))
     if db.engine.dialect.name == "sqlite":
-        rows = db.session.execute(text(f"EXPLAIN QUERY PLAN {query}"))
-        return "; ".join(str(row[-1]) for row in rows)
-    rows = db.session.execute(text(f"EXPLAIN {query}"))
-    return "; ".join(row[0].strip() for row in rows if "Index" in row[0] or "Scan" in row[0])
+        plan = "; ".join(str(row[-1]) for row in db.session.execute(
+            text(f"EXPLAIN QUERY PLAN {query}")))
+    else:
+        plan = "; ".join(row[0].strip().split("  (cost")[0] for row in db.session.execute(
+            text(f"EXPLAIN {query}")) if "Scan" in row[0] or "Bitmap" in row[0])
+    total = db.session.scalar(select(func.count()).select_from(Photo))
+    return total, statistics.median(spent) * 1000, plan
 
 
 def run(url: str, args) -> None:
@@ -177,7 +209,7 @@ def run(url: str, args) -> None:
         found = evaluate(county)
         closest = closest_honest_photos(county)
         timing = timings(client, county, args.runs, args.seed)
-        plan = lookup_plan()
+        scaled = lookup_at_scale(args.scale_photos)
         db.session.remove()
         db.engine.dispose()
 
@@ -210,7 +242,8 @@ def run(url: str, args) -> None:
     print(f"photo upload: {timing['upload']:.1f} ms median; + its flags "
           f"{timing['photo flags']:.1f} ms (max {timing['photo flags max']:.1f}) = "
           f"+{timing['photo flags'] / timing['upload']:.0%}")
-    print(f"near-duplicate lookup plan: {plan}")
+    print(f"near-duplicate lookup among {scaled[0]:,} stored photos: {scaled[1]:.1f} ms median;"
+          f" plan: {scaled[2]}")
 
 
 def main() -> None:
@@ -218,6 +251,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--per-kind", type=int, default=10)
     parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--scale-photos", type=int, default=100_000,
+                        help="random-hash photos added at the end to time the lookup at scale")
     parser.add_argument("--pg", default=os.environ.get("BENCH_DATABASE_URL"))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

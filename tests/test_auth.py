@@ -240,3 +240,10 @@ def test_expiry_does_not_touch_device_tokens(client, world, login, device):
     _age_session(client, login_ago=timedelta(days=31).total_seconds())
     assert client.get("/m/").status_code == 302
     assert phone.get("/api/v1/me").status_code == 200  # offline replay goes on
+
+
+def test_switching_a_user_off_ends_their_session(client, world, login):
+    login("sec1")
+    world.sec1.active = False
+    db.session.commit()
+    assert client.get("/m/").status_code == 302  # Flask-Login: an inactive user is anonymous

@@ -16,6 +16,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from fieldlog import create_app
+from fieldlog.extensions import db
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]
@@ -23,6 +24,28 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 FUZZ = settings(max_examples=30, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow, HealthCheck.filter_too_much])
+
+
+# Server errors this fuzzing found whose fix lies outside the schemas and the document; each is
+# reported with its fix. A case that fails for such a reason is an expected failure (and passes
+# once fixed, when its entry should go).
+KNOWN = {
+    ("POST", "/api/v1/devices"):
+        "views/api.py register_device stores body['label'] unvalidated: a NUL character is a "
+        "DataError on PostgreSQL and a lone surrogate (\\ud800) an encoding error on every "
+        "database (500). Fix: load the body with schemas.resources.DeviceInSchema.",
+}
+
+
+def call_and_validate(case, app, **kwargs):
+    """Send a case to the app and run the checks; a known, reported failure is an xfail."""
+    try:
+        return case.call_and_validate(app=app, checks=CHECKS, **kwargs)
+    except Exception:
+        reason = KNOWN.get((case.method.upper(), case.operation.path))
+        if reason:
+            pytest.xfail(reason)
+        raise
 
 
 @pytest.fixture
@@ -40,8 +63,7 @@ schema = schemathesis.openapi.from_wsgi(
 @schema.parametrize()
 @FUZZ
 def test_api_with_a_secretarys_device_token(case, app, secretary_token):
-    case.call_and_validate(app=app, headers={"Authorization": f"Bearer {secretary_token}"},
-                           checks=CHECKS)
+    call_and_validate(case, app, headers={"Authorization": f"Bearer {secretary_token}"})
 
 
 @schema.parametrize()
@@ -49,9 +71,21 @@ def test_api_with_a_secretarys_device_token(case, app, secretary_token):
 def test_api_without_credentials(case, app, world):
     case.headers = {k: v for k, v in (case.headers or {}).items() if k.lower() != "authorization"}
     case.cookies = {}
-    response = case.call_and_validate(app=app, checks=CHECKS)
+    response = call_and_validate(case, app)
     # Flask answers OPTIONS itself (an Allow header, no data); any other call must be refused.
     public = case.operation.path in ("/api/v1/auth/login", "/api/v1/openapi.json")
     if response.request.method != "OPTIONS" and not public:
         assert response.status_code in (401, 404, 405, 413), (
             response.request.method, response.status_code, response.text[:300])
+
+
+@pytest.mark.parametrize("label", ["走访\x00手机", "走访\ud800手机"])
+def test_a_device_label_a_database_cannot_store_is_not_a_server_error(app, world, device,
+                                                                      request, label):
+    """What the fuzzer found on PostgreSQL, pinned down (see KNOWN above)."""
+    if db.engine.dialect.name == "postgresql" or "\ud800" in label:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=KNOWN[
+            ("POST", "/api/v1/devices")]))
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    response = device(world.sec1).post("/api/v1/devices", json={"label": label})
+    assert response.status_code in (201, 422), response.get_data(as_text=True)[:300]

@@ -1,14 +1,18 @@
 """Integrity flags from photos, with real camera and phone files: reuse, EXIF time and place."""
 import io
+import shutil
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from PIL import Image, ImageOps
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
+from fieldlog import create_app
 from fieldlog.extensions import db
-from fieldlog.models import Photo, Visit
+from fieldlog.models import Flag, Photo, Visit
 from fieldlog.services import integrity_rules as rules
+from fieldlog.services.demo import build_demo_county
 from fieldlog.services.integrity import compute_visit_flags
 from fieldlog.services.integrity_photos import candidates_query, compute_photo_flags
 from fieldlog.services.photos import process_photo
@@ -247,25 +251,48 @@ def test_visit_recompute_keeps_photo_facts_in_view(world, phone1, photos_dir):
     assert kinds(visit)[rules.EXIF_TIME]["hours"] == -24.0
 
 
+def test_the_demo_county_is_flagged_only_where_it_has_no_fix(sqlite_template, tmp_path):
+    """The demo's painted photos are honest: no reuse, no EXIF mismatch, nothing but no-fix."""
+    shutil.copy(sqlite_template, tmp_path / "demo.db")
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/demo.db",
+                      "PHOTO_DIR": str(tmp_path / "photos"), "SECRET_KEY": "t", "DEMO_WEEKS": 2})
+    with app.app_context():
+        build_demo_county(seed=20261121)
+        compute_visit_flags(list(db.session.scalars(select(Visit.id))))
+        photo_ids = list(db.session.scalars(select(Photo.id)))
+        compute_photo_flags(photo_ids)
+        found = Counter(db.session.scalars(select(Flag.kind)))
+        unlocated = db.session.scalar(select(func.count()).where(Visit.lat.is_(None)))
+        hashed = db.session.scalar(select(func.count()).where(Photo.dhash.is_not(None)))
+        db.session.remove()
+        db.engine.dispose()
+    assert len(photo_ids) > 20 and hashed == len(photo_ids)
+    assert found == Counter({rules.NO_LOCATION: unlocated})
+
+
 # --- cost ---------------------------------------------------------------------------------------
 
-def test_statements_do_not_grow_with_the_photos(world, phone1, nikon, photos_dir):
+def test_statements_do_not_grow_with_the_photos(world, phone1, nikon):
     def photos(n: int, day: int) -> list[str]:
+        """Upload n forwarded copies of the first Nikon photo, each to its own visit."""
         ids = []
         for k in range(n):
             visit = record(world.h1[k % 5], BASE + timedelta(days=day, hours=k),
                            centre(world.v1))
             sync(phone1, visit)
-            response = upload(phone1, copy_of(nikon[k % 2], 0.5 + 0.1 * k, 60),
+            response = upload(phone1, copy_of(nikon[0], 0.5 + 0.1 * k, 60),
                               record_id=visit["id"])
             ids.append(response.get_json()["id"])
         return ids
 
-    one, four = photos(1, 0), photos(4, 5)
-    # the first run also hashes the thumbnails (one UPDATE for all of them)
+    visit_with_photo(phone1, world.h1[0], BASE, nikon[0])
+    one, four = photos(1, 2), photos(4, 5)
+    # each run hashes its photos' thumbnails (one UPDATE for all) and reads the matches' records
     assert count_statements(lambda: compute_photo_flags(one)) == count_statements(
         lambda: compute_photo_flags(four))
     assert count_statements(lambda: compute_photo_flags(four)) <= 6
+    assert all(rules.DUPLICATE_PHOTO in kinds(v) for v in db.session.scalars(
+        select(Photo.record_id).where(Photo.id.in_(four))))
 
 
 def test_duplicate_lookup_uses_the_band_indexes(world, phone1, nikon):

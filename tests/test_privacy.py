@@ -56,8 +56,15 @@ def test_mask_id_number_hides_the_county_and_the_birth_date(number, masked):
 
 # ---- revealing a phone number -------------------------------------------------------------
 
+@pytest.fixture
+def in_request(app):
+    """The reveal runs inside a request (its messages are translated for the user)."""
+    with app.test_request_context("/"):
+        yield
+
+
 @pytest.mark.parametrize("username", ["sec1", "sup_t1", "sup_county", "inspector", "admin"])
-def test_reveal_in_scope_returns_the_number_and_is_audited(world, username):
+def test_reveal_in_scope_returns_the_number_and_is_audited(world, in_request, username):
     user = db.session.scalar(select(User).where(User.username == username))
     household = world.h1[2]
     assert reveal_household_phone(user, household.id, "  电话回访核实走访  ") == household.phone
@@ -70,14 +77,14 @@ def test_reveal_in_scope_returns_the_number_and_is_audited(world, username):
 
 
 @pytest.mark.parametrize("username", ["sec2", "sec3", "sup_t2"])
-def test_reveal_outside_scope_is_not_found_and_not_audited(world, username):
+def test_reveal_outside_scope_is_not_found_and_not_audited(world, in_request, username):
     user = db.session.scalar(select(User).where(User.username == username))
     with pytest.raises(NotFound):
         reveal_household_phone(user, world.h1[0].id, "回访")
     assert audit_entries("phone.reveal") == []
 
 
-def test_reveal_needs_a_short_reason_and_a_number(world):
+def test_reveal_needs_a_short_reason_and_a_number(world, in_request):
     for reason in ("", "   ", "x" * 201):
         with pytest.raises(Invalid) as caught:
             reveal_household_phone(world.sup_t1, world.h1[0].id, reason)

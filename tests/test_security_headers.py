@@ -96,7 +96,6 @@ def test_session_cookie_is_httponly_and_samesite_lax(client, world, login):
 
 def test_session_cookie_is_secure_when_configured(app, client, world, login):
     app.config["SESSION_COOKIE_SECURE"] = True
-    app.config["REMEMBER_COOKIE_SECURE"] = True
     for name, line in _cookies_at_sign_in(client, login).items():
         assert "Secure" in line, f"{name} would travel over plain HTTP: {line}"
 

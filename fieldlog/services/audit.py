@@ -254,7 +254,8 @@ def _shown(value) -> str:
         more = f" … (+{len(value) - 5})" if len(value) > 5 else ""
         return ", ".join(map(str, value[:5])) + more
     if isinstance(value, dict):
-        return ", ".join(f"{k}={_shown(v)}" for k, v in value.items() if v not in (None, ""))
+        shown = ", ".join(f"{k}={_shown(v)}" for k, v in value.items() if v not in (None, ""))
+        return shown or "—"
     return "—" if value is None else str(value)
 
 

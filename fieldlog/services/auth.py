@@ -11,7 +11,7 @@ from typing import NoReturn
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import case, func, or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from fieldlog.errors import FieldlogError, Forbidden, Invalid, NotFound
@@ -187,7 +187,8 @@ def list_users(admin: User, *, role: str | None = None, query: str = "", page: i
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
     pages = max(1, -(-total // per_page))
     page = min(max(1, page), pages)
-    users = list(db.session.scalars(stmt.order_by(OrgUnit.path, User.role, User.username)
+    by_role = case({name: n for n, name in enumerate(ROLES)}, value=User.role)
+    users = list(db.session.scalars(stmt.order_by(by_role, User.username)
                                     .limit(per_page).offset((page - 1) * per_page)))
     return UserPage(users, total, page, pages)
 

@@ -76,10 +76,11 @@ def visits_csv(user: User, *, village_id: int | None = None,
     entry = record("export.visits", actor=user, object_type="visit",
                    details={"filters": filters, "rows_at_start": _count(query)})
     db.session.commit()
-    header = [_("Visit time"), _("Received"), _("Village"), _("Head of household"), _("House number"),
-              _("Phone (masked)"), _("Secretary"), _("What was heard"), _("What they ask for"),
-              _("Follow-up"), _("Photos received"), _("Photos announced"), _("Latitude"),
-              _("Longitude"), _("Accuracy (m)"), _("Visit ID")]
+    header = [_("Visit time"), _("Received"), _("Village"), _("Head of household"),
+              _("House number"), _("Phone (masked)"), _("Secretary"), _("What was heard"),
+              _("What they ask for"), _("Follow-up"), _("Photos received"),
+              _("Photos announced"), _("Latitude"), _("Longitude"), _("Accuracy (m)"),
+              _("Visit ID")]
     preamble = _preamble(user, entry, header)
     yes, no = _("Yes"), _("No")
 

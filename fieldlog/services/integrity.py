@@ -31,6 +31,7 @@ __all__ = ["compute_visit_flags", "describe", "explain_flag", "flag_for_viewer",
            "kind_label"]
 
 MAX_REASON = 500
+VISIT_CHUNK = 500  # a sync batch at most; larger calls (a backfill of old data) go in chunks
 _PARTNER_KINDS = (rules.IMPOSSIBLE_TRAVEL, rules.BACKFILL)
 _OWN_KINDS = (*rules.LOCATION_KINDS, *_PARTNER_KINDS, *rules.EXIF_KINDS)
 
@@ -111,6 +112,11 @@ def apply_flags(desired: dict[tuple[str, str], dict], recomputed: set[tuple[str,
     return len(inserts) + len(updates)
 
 
+def chunks(ids: list[str], size: int) -> list[list[str]]:
+    """Split ids into chunks, so no statement exceeds the database's parameter limits."""
+    return [ids[n:n + size] for n in range(0, len(ids), size)]
+
+
 def commit_retrying(work: Callable[[], int]) -> int:
     """Run `work` and commit; if a concurrent computation inserted the same flag, redo it once."""
     try:
@@ -126,10 +132,12 @@ def commit_retrying(work: Callable[[], int]) -> int:
 def compute_visit_flags(visit_ids: list[str]) -> int:
     """Compute and store the flags of these visits and of the records they pair with; commit.
 
-    A handful of queries for any batch size. Returns the number of flags inserted or changed.
+    A handful of queries for any sync batch (up to VISIT_CHUNK visits; more go in chunks).
+    Returns the number of flags inserted or changed.
     """
     ids = sorted({str(i) for i in visit_ids})
-    return commit_retrying(lambda: _visit_flags(ids)) if ids else 0
+    return sum(commit_retrying(lambda chunk=chunk: _visit_flags(chunk))
+               for chunk in chunks(ids, VISIT_CHUNK))
 
 
 def _visit_flags(ids: list[str]) -> int:

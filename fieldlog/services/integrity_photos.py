@@ -1,7 +1,8 @@
 """Integrity flags from photos: reused or near-identical photos, and EXIF facts that disagree.
 
 The near-duplicate search never scans the stored photos: each photo's 64-bit dHash is kept
-in four indexed 16-bit bands, and one query looks up each band and its one-bit neighbours.
+in four indexed 16-bit bands, and one query looks up each band and its one-bit neighbours;
+only when a candidate is within DUP_MAX_BITS does a second query read its record.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from fieldlog.models import Photo, User, Visit
 from fieldlog.services import integrity_rules as rules
 from fieldlog.services.integrity import (
     apply_flags,
+    chunks,
     commit_retrying,
     county_zone,
     load_flags,
@@ -24,6 +26,9 @@ from fieldlog.services.integrity import (
 )
 
 log = logging.getLogger(__name__)
+# Each photo adds 68 band probes to the lookup: 100 photos stay far below SQLite's 32,766
+# parameters. An upload sends one; hashing old photos in bulk goes in chunks.
+PHOTO_CHUNK = 100
 _BAND_COLUMNS = (Photo.dhash_b0, Photo.dhash_b1, Photo.dhash_b2, Photo.dhash_b3)
 
 
@@ -46,10 +51,11 @@ def compute_photo_flags(photo_ids: list[str]) -> int:
 
     Their records' EXIF kinds and duplicate-photo flag are recomputed from all of each record's
     photos; the other side of a match gets its flag if it has none. Commits; a handful of
-    queries for any number of photos. Returns the number of flags inserted or changed.
+    queries per PHOTO_CHUNK photos. Returns the number of flags inserted or changed.
     """
     ids = sorted({str(i) for i in photo_ids})
-    return commit_retrying(lambda: _photo_flags(ids)) if ids else 0
+    return sum(commit_retrying(lambda chunk=chunk: _photo_flags(chunk))
+               for chunk in chunks(ids, PHOTO_CHUNK))
 
 
 def ensure_hash(photo: Photo) -> bool:
@@ -72,14 +78,15 @@ def ensure_hash(photo: Photo) -> bool:
 
 
 def candidates_query(hashed: list[Photo]):
-    """Select the stored photos sharing a band, or a band one bit off, with any of `hashed`."""
+    """Select the stored photos sharing a band, or a band one bit off, with any of `hashed`.
+
+    Only the band indexes are in the WHERE clause, so the database can answer from them alone.
+    """
     probes: list[set[int]] = [set(), set(), set(), set()]
     for photo in hashed:
         for n, band in enumerate(rules.bands(rules.to_unsigned(photo.dhash))):
             probes[n].update(rules.probes(band))
-    return (select(Photo.id, Photo.record_type, Photo.record_id, Photo.dhash, Visit.author_id,
-                   User.display_name, Visit.village_id, Visit.household_id, Visit.occurred_at)
-            .join(Visit, Visit.id == Photo.record_id).join(User, User.id == Visit.author_id)
+    return (select(Photo.id, Photo.record_type, Photo.record_id, Photo.dhash)
             .where(or_(*(column.in_(sorted(values))
                          for column, values in zip(_BAND_COLUMNS, probes, strict=True)))))
 
@@ -125,25 +132,33 @@ def _matches(hashed: list[Photo], visits: dict[str, rules.VisitFacts],
 
     Returns {(record id, other record id): (this side, other side)}, the closest pair each.
     """
-    candidates = db.session.execute(candidates_query(hashed)).all()
+    candidates = [row for n in range(0, len(hashed), PHOTO_CHUNK)  # one query per upload
+                  for row in db.session.execute(candidates_query(hashed[n:n + PHOTO_CHUNK]))]
+    close = [(photo, c, rules.hamming(photo.dhash, c.dhash)) for photo in hashed
+             for c in candidates
+             if c.record_type == "visit" and c.record_id != photo.record_id]
+    close = [(photo, c, bits) for photo, c, bits in close if bits <= rules.DUP_MAX_BITS]
+    if not close:
+        return {}  # the usual case: no second query at all
+    others = {row.id: row for row in db.session.execute(
+        select(Visit.id, Visit.author_id, User.display_name, Visit.village_id,
+               Visit.household_id, Visit.occurred_at)
+        .join(User, User.id == Visit.author_id)
+        .where(Visit.id.in_(sorted({c.record_id for _p, c, _b in close}))))}
     found: dict[tuple[str, str], tuple[_Side, _Side]] = {}
-    for photo in hashed:
-        v = visits[photo.record_id]
-        day = rules.local_day(v.occurred_at, zone)
-        for c in candidates:
-            if c.record_type != "visit" or c.record_id == photo.record_id or c.dhash is None:
-                continue
-            bits = rules.hamming(photo.dhash, c.dhash)
-            other_day = rules.local_day(c.occurred_at, zone)
-            if bits > rules.DUP_MAX_BITS or (c.household_id == v.household_id
-                                             and other_day == day):
-                continue  # a second shot of the same visit is not a reuse
-            key = (photo.record_id, c.record_id)
-            if key in found and found[key][1].bits <= bits:
-                continue
-            found[key] = (
-                _Side(photo.id, v.id, v.author_id, v.author_name, v.village_id,
-                      v.household_id, day, bits),
-                _Side(c.id, c.record_id, c.author_id, c.display_name, c.village_id,
-                      c.household_id, other_day, bits))
+    for photo, c, bits in close:
+        v, o = visits[photo.record_id], others.get(c.record_id)
+        if o is None:
+            continue
+        day, other_day = rules.local_day(v.occurred_at, zone), rules.local_day(o.occurred_at, zone)
+        if o.household_id == v.household_id and other_day == day:
+            continue  # a second shot of the same visit is not a reuse
+        key = (photo.record_id, c.record_id)
+        if key in found and found[key][1].bits <= bits:
+            continue
+        found[key] = (
+            _Side(photo.id, v.id, v.author_id, v.author_name, v.village_id, v.household_id,
+                  day, bits),
+            _Side(c.id, c.record_id, o.author_id, o.display_name, o.village_id, o.household_id,
+                  other_day, bits))
     return found

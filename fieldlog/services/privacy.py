@@ -118,7 +118,7 @@ def purge_personal_data(days: int, *, dry_run: bool = False,
     Already anonymised rows are skipped, so running it again changes nothing.
     """
     if days < 1:
-        raise Invalid(_("The retention period must be at least one day."))
+        raise Invalid("The retention period must be at least one day.")
     cutoff = (today or utcnow().date()) - timedelta(days=days)
     plan = PurgePlan(days, cutoff, _expired_cadres(cutoff), _expired_households(cutoff),
                      dry_run)

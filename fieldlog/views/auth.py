@@ -21,7 +21,8 @@ from fieldlog.services.auth import SignInRefused, note_session_expired, note_sig
 bp = Blueprint("auth", __name__)
 
 # What a user holding a temporary password may still open (the API answers for itself).
-_OPEN_WHILE_CHANGE_PENDING = {"account.password", "auth.logout", "auth.set_language", "static"}
+_OPEN_WHILE_CHANGE_PENDING = {"account.password", "auth.login", "auth.logout", "auth.set_language",
+                              "static"}
 
 
 def home_for(user) -> str:
