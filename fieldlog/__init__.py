@@ -78,9 +78,9 @@ def _select_locale() -> str:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from fieldlog.views import account, admin, api, auth, inspect, mobile, pwa, review
+    from fieldlog.views import account, admin, api, auth, flags, inspect, mobile, pwa, review
 
-    for module in (auth, account, mobile, api, review, inspect, admin, pwa):
+    for module in (auth, account, mobile, api, review, inspect, flags, admin, pwa):
         app.register_blueprint(module.bp)
 
 

@@ -35,6 +35,10 @@ KNOWN = {
         "DataError on PostgreSQL and a lone surrogate (\\ud800) an encoding error on every "
         "database (500). Fix: load the body with schemas.resources.DeviceInSchema.",
 }
+DEEP_JSON = ("Flask's request.get_json(silent=True) swallows only ValueError; a JSON body nested "
+             "~100,000 deep raises RecursionError, answered 500. Fix in views/api.py "
+             "(_json_body, register_device) and ratelimit._username_key: catch RecursionError "
+             "and answer 422 bad_json.")
 
 
 def call_and_validate(case, app, **kwargs):
@@ -89,3 +93,45 @@ def test_a_device_label_a_database_cannot_store_is_not_a_server_error(app, world
     app.config["PROPAGATE_EXCEPTIONS"] = False
     response = device(world.sec1).post("/api/v1/devices", json={"label": label})
     assert response.status_code in (201, 422), response.get_data(as_text=True)[:300]
+
+
+@pytest.mark.xfail(strict=True, reason=DEEP_JSON)
+@pytest.mark.parametrize("path", ["/api/v1/sync", "/api/v1/auth/login", "/api/v1/devices"])
+def test_json_nested_too_deeply_is_refused_not_a_server_error(app, world, device, path):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    response = device(world.sec1).post(path, data="[" * 100_000 + "]" * 100_000,
+                                       content_type="application/json")
+    assert response.status_code == 422, response.status_code
+
+
+NUL_IN_FORMS = ("Pages pass form fields and query strings straight to SQL: a NUL character is a "
+                "PostgreSQL DataError (500). Found in services/auth.sign_in (the /login form's "
+                "username), services/auth.list_users (?q=), services/audit search filters, "
+                "services/checks.record_outcome (notes). Fix once for every page: refuse a request "
+                "whose form or query values hold NUL (400) in a before_request hook.")
+
+
+@pytest.mark.parametrize("method, url, fields", [
+    ("POST", "/login", {"username": "sec\x001", "password": "x"}),
+    ("GET", "/admin/users?q=a%00b", None),
+    ("GET", "/admin/audit?actor=a%00b&action=x%00", None),
+    ("POST", "/inspect/tasks/{task}/outcome", {"method": "site", "outcome": "not_as_recorded",
+                                               "notes": "问\x00题"}),
+])
+def test_nul_in_a_form_or_query_is_refused_not_a_server_error(app, client, world, device, login,
+                                                               request, method, url, fields):
+    """What probing the pages found on PostgreSQL, pinned down."""
+    from tests.test_scope_matrix import build_objects
+
+    if db.engine.dialect.name == "postgresql":
+        request.applymarker(pytest.mark.xfail(strict=True, reason=NUL_IN_FORMS))
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    task = build_objects(world, device)["task"]["admin"]["own"] if "{task}" in url else None
+    session = login("admin") if url != "/login" else None
+    data = None
+    if fields is not None:
+        from tests.conftest import csrf_token
+
+        data = {**fields, "csrf_token": session.csrf if session else csrf_token(client)}
+    response = client.open(url.format(task=task), method=method, data=data)
+    assert response.status_code < 500, response.status_code

@@ -11,8 +11,9 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, csrf_token
 from tests.test_scope_matrix import ACCESS, ROLES, Caller, Ctx, _url, build_objects
+from tests.test_sync_api import sync, visit_payload
 
 REQUIRED = {
     "X-Content-Type-Options": "nosniff",
@@ -78,6 +79,24 @@ def test_an_unexpected_server_error_carries_the_headers(app, client):
     app.config["PROPAGATE_EXCEPTIONS"] = False
     response = client.get("/boom-for-headers")
     assert response.status_code == 500 and header_problems(response) == []
+
+
+XSS = "<script>alert(1)</script><img src=x onerror=alert(1)>"
+
+
+def test_text_people_typed_is_shown_escaped(app, client, world, device, login):
+    """What a cadre typed on the phone and what an attacker typed as a username reach
+    reviewers' and admins' pages as text, never as markup (the CSP is the second line)."""
+    record = visit_payload(world.h1[0], heard=XSS, requests=XSS)
+    sync(device(world.sec1), record)
+    client.post("/login", data={"username": XSS, "password": "x",
+                                "csrf_token": csrf_token(client)})
+    login("admin")
+    visit_page = client.get(f"/review/visits/{record['id']}").get_data(as_text=True)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in visit_page
+    for url in (f"/review/visits/{record['id']}", "/review/", "/admin/audit"):
+        body = client.get(url).get_data(as_text=True)
+        assert "<script>alert" not in body and "<img src=x" not in body, url
 
 
 def _cookies_at_sign_in(client, login) -> dict[str, str]:

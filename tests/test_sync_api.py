@@ -122,19 +122,27 @@ def test_duplicate_uuid_inside_one_batch(world, device):
 
 
 def test_hundred_visits_apply_in_a_few_statements(app, world, device):
+    """Records, their audit entries and their flags: a fixed number of statements per batch."""
     phone = device(world.sec1)
-    records = [visit_payload(world.h1[n % 5]) for n in range(100)]
-    statements = []
-    listener = lambda *args: statements.append(args[2])  # noqa: E731
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        answers = sync(phone, *records)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
-    assert all(a["status"] == "stored" for a in answers) and visit_count() == 100
-    inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT INTO VISITS")]
+
+    def statements_for(count: int) -> list[str]:
+        records = [visit_payload(world.h1[n % 5]) for n in range(count)]
+        statements = []
+        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            answers = sync(phone, *records)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        assert all(a["status"] == "stored" for a in answers)
+        return statements
+
+    few, many = statements_for(10), statements_for(100)
+    assert visit_count() == 110
+    inserts = [s for s in many if s.lstrip().upper().startswith("INSERT INTO VISITS")]
     assert len(inserts) <= 2, "visits must be inserted in bulk"
-    assert len(statements) < 15, statements
+    # A few statements are conditional (nothing to delete, nothing to flag): not per record.
+    assert len(many) <= len(few) + 4 and len(many) < 30, many
 
 
 @pytest.mark.parametrize("body, code", [
@@ -207,3 +215,26 @@ def test_households_for_the_phone_never_carry_phone_numbers(world, device):
     households = response.get_json()["households"]
     assert len(households) == 5 and all("phone" not in h for h in households)
     assert {h["village_id"] for h in households} == {world.v1.id}
+
+
+def test_sync_computes_integrity_flags(world, device):
+    from fieldlog.models import Flag
+
+    far = visit_payload(world.h1[0], location={"lat": 26.70, "lon": 106.71, "accuracy_m": 10})
+    unlocated = visit_payload(world.h1[1], location=None)
+    sync(device(world.sec1), far, unlocated)
+    kinds = {(f.record_id, f.kind) for f in db.session.scalars(select(Flag))}
+    assert (far["id"], "far_from_village") in kinds
+    assert (unlocated["id"], "no_location") in kinds
+
+
+def test_a_failing_flag_engine_never_loses_a_record(app, world, device, monkeypatch):
+    import fieldlog.services.integrity as integrity
+
+    def broken(_ids):
+        raise RuntimeError("flag engine bug")
+
+    monkeypatch.setattr(integrity, "compute_visit_flags", broken)
+    record = visit_payload(world.h1[0])
+    [answer] = sync(device(world.sec1), record)
+    assert answer["status"] == "stored" and db.session.get(Visit, record["id"]) is not None

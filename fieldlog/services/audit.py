@@ -2,11 +2,9 @@
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 from flask import has_request_context, request
-from flask_babel import get_timezone
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import Select, insert, select, text
@@ -14,6 +12,7 @@ from sqlalchemy import Select, insert, select, text
 from fieldlog.extensions import db
 from fieldlog.models import AuditEntry, User
 from fieldlog.models.base import utcnow
+from fieldlog.services.timefmt import local_midnight_utc
 
 GENESIS = "0" * 64
 _LOCK_KEY = 0x6669656C64  # "field": one advisory lock serialises appends on PostgreSQL
@@ -114,7 +113,7 @@ def record_many(items: list[dict], *, actor: User | None = None,
     if not items:
         return 0
     rows = _chain(items, actor, actor_name)
-    db.session.execute(insert(AuditEntry), rows)
+    db.session.execute(insert(AuditEntry.__table__), rows)  # Core: no ORM bookkeeping per row
     return len(rows)
 
 
@@ -208,16 +207,6 @@ class AuditFilters:
         values = {"actor": self.actor, "action": self.action, "object_type": self.object_type,
                   "object_id": self.object_id, "from": self.date_from, "to": self.date_to}
         return {k: str(v) for k, v in values.items() if v}
-
-
-def local_midnight_utc(day: date) -> datetime:
-    """Return the start of a day in the display zone, as naive UTC (how times are stored).
-
-    Flask-Babel's zone is a pytz zone, which gives local mean time (+08:06) when passed as
-    `tzinfo=`; zoneinfo gets the real offset.
-    """
-    local = datetime.combine(day, time.min, tzinfo=ZoneInfo(str(get_timezone())))
-    return local.astimezone(UTC).replace(tzinfo=None)
 
 
 def filtered_entries(filters: AuditFilters) -> Select:

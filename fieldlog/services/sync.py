@@ -15,6 +15,7 @@ from fieldlog.models.base import utcnow
 from fieldlog.permissions import scope_village_ids
 from fieldlog.schemas.sync import VisitInSchema
 from fieldlog.services.audit import record_many
+from fieldlog.services.integrity_hooks import flag_after_commit
 from fieldlog.services.timefmt import iso_utc, to_utc_naive
 
 _visit_schema = VisitInSchema()
@@ -98,13 +99,16 @@ def _visit_row(user: User, device_id: str | None, data: dict, village_id: int, d
 def apply_batch(user: User, device_id: str | None, raw_records: list) -> list[dict]:
     """Apply a batch of records and answer each one; retry once if a concurrent replay races us."""
     try:
-        return _apply_batch(user, device_id, raw_records)
+        answers, stored_ids = _apply_batch(user, device_id, raw_records)
     except IntegrityError:
         db.session.rollback()
-        return _apply_batch(user, device_id, raw_records)
+        answers, stored_ids = _apply_batch(user, device_id, raw_records)
+    flag_after_commit("visit", stored_ids)
+    return answers
 
 
-def _apply_batch(user: User, device_id: str | None, raw_records: list) -> list[dict]:
+def _apply_batch(user: User, device_id: str | None,
+                 raw_records: list) -> tuple[list[dict], list[str]]:
     answers: list[dict | None] = [None] * len(raw_records)
     valid: list[tuple[int, dict]] = []
     for index, raw in enumerate(raw_records):
@@ -165,7 +169,7 @@ def _apply_batch(user: User, device_id: str | None, raw_records: list) -> list[d
         db.session.execute(insert(Visit), rows)
     record_many(audit, actor=user)  # one head read, one bulk insert, in this transaction
     db.session.commit()
-    return answers
+    return answers, [row["id"] for row in rows]
 
 
 def _audit_item(action: str, record_id: str, data: dict, device_id: str | None,

@@ -1,5 +1,8 @@
 """Time conversions shared by services: everything is stored as naive UTC."""
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
+from flask_babel import get_timezone
 
 
 def to_utc_naive(value: datetime | None) -> datetime | None:
@@ -16,3 +19,18 @@ def iso_utc(value: datetime | None) -> str | None:
     if value is None:
         return None
     return value.replace(microsecond=value.microsecond).isoformat() + "Z"
+
+
+def local_midnight_utc(day: date) -> datetime:
+    """Return the start of a day in the display zone, as naive UTC (how times are stored).
+
+    Flask-Babel's zone is a pytz zone, which gives local mean time (+08:06) when passed as
+    `tzinfo=`; zoneinfo gets the real offset.
+    """
+    local = datetime.combine(day, time.min, tzinfo=ZoneInfo(str(get_timezone())))
+    return local.astimezone(UTC).replace(tzinfo=None)
+
+
+def local_today() -> date:
+    """Return today's date in the display zone (the county's day, not the server's)."""
+    return datetime.now(ZoneInfo(str(get_timezone()))).date()

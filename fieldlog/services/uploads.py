@@ -11,8 +11,10 @@ from fieldlog.errors import Conflict, Forbidden, Invalid, NotFound, QuotaExceede
 from fieldlog.extensions import db
 from fieldlog.models import Photo, User, Visit
 from fieldlog.schemas.sync import MAX_PHOTOS_PER_RECORD
-from fieldlog.services.audit import local_midnight_utc, record
+from fieldlog.services.audit import record
+from fieldlog.services.integrity_hooks import flag_after_commit
 from fieldlog.services.photos import PhotoRejected, process_photo
+from fieldlog.services.timefmt import local_midnight_utc
 from fieldlog.storage import LocalFolderStore, PhotoStore, photo_keys
 
 
@@ -78,6 +80,7 @@ def receive_photo(user: User, photo_id: str, form: dict, data: bytes) -> tuple[P
         if existing is not None and _same_upload(existing, user, record_id, processed.sha256):
             return existing, False
         raise Conflict("A different photo with this ID already exists.") from None
+    flag_after_commit("photo", [photo_id])
     return photo, True
 
 

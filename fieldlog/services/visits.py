@@ -1,8 +1,7 @@
 """Read-side queries over visits, always through the current user's scope."""
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime
 
-from flask_babel import get_timezone
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import contains_eager
 
@@ -12,13 +11,12 @@ from fieldlog.extensions import db
 from fieldlog.models import Household, OrgUnit, Photo, User, Visit
 from fieldlog.permissions import scope_village_ids
 from fieldlog.services.geo import distance_m, sketch
-from fieldlog.services.timefmt import to_utc_naive
+from fieldlog.services.timefmt import local_midnight_utc
 
 
 def month_start_utc(today: date) -> datetime:
     """Return the first instant of today's month in the display zone, as naive UTC."""
-    local = datetime.combine(today.replace(day=1), time.min, tzinfo=get_timezone())
-    return to_utc_naive(local)
+    return local_midnight_utc(today.replace(day=1))
 
 
 def scoped_visits(user: User) -> Select:

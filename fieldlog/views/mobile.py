@@ -1,6 +1,4 @@
 """The secretary's phone pages: home, new visit, outbox."""
-from datetime import date
-
 from flask import Blueprint, abort, render_template, request
 from flask_babel import format_date
 from flask_login import current_user
@@ -8,6 +6,7 @@ from flask_login import current_user
 from fieldlog.extensions import db
 from fieldlog.models import OrgUnit
 from fieldlog.permissions import roles_required
+from fieldlog.services.timefmt import local_today
 from fieldlog.services.visits import household_dicts, secretary_home, tag_choices
 
 bp = Blueprint("mobile", __name__, url_prefix="/m")
@@ -24,7 +23,7 @@ def _village() -> OrgUnit:
 @roles_required("secretary")
 def home():
     village = _village()
-    today = date.today()
+    today = local_today()
     figures = secretary_home(current_user, today, village.id)
     return render_template(
         "mobile/home.html", user=current_user, village=village,

@@ -5,6 +5,8 @@ from flask_login import current_user, login_required
 from fieldlog.errors import Invalid, NotFound
 from fieldlog.permissions import REVIEWER_ROLES, roles_required
 from fieldlog.services.exports import visits_csv
+from fieldlog.services.findings import findings_for_records
+from fieldlog.services.integrity import flags_for
 from fieldlog.services.privacy import REASON_MAX, mask_phone, reveal_household_phone
 from fieldlog.services.uploads import photo_for_viewer, photo_store
 from fieldlog.services.visits import filter_choices, list_visits, visit_detail
@@ -41,10 +43,13 @@ def _visit_page(visit_id, *, revealed: str | None = None, reveal_error: str | No
         detail = visit_detail(current_user, str(visit_id))
     except NotFound:
         abort(404)
+    reviewer = current_user.role in REVIEWER_ROLES
     response = Response(render_template(
         "review/visit.html", detail=detail, visit=detail.visit, revealed_phone=revealed,
         masked_phone=mask_phone(detail.visit.household.phone), reveal_error=reveal_error,
-        reason_max=REASON_MAX), status=status)
+        reason_max=REASON_MAX, flags=flags_for("visit", [detail.visit.id]).get(detail.visit.id, []),
+        can_explain=reviewer, findings=findings_for_records([detail.visit.id]) if reviewer else []),
+        status=status)
     if revealed:
         response.headers["Cache-Control"] = "no-store"
     return response

@@ -1,0 +1,19 @@
+"""Compute integrity flags right after records are committed, without ever failing the save."""
+from flask import current_app
+
+from fieldlog.extensions import db
+
+
+def flag_after_commit(record_kind: str, ids: list[str]) -> None:
+    """Flag just-committed visits or photos; a failure is logged, never raised (flags inform)."""
+    if not ids:
+        return
+    from fieldlog.services.integrity import compute_visit_flags
+    from fieldlog.services.integrity_photos import compute_photo_flags
+
+    compute = compute_visit_flags if record_kind == "visit" else compute_photo_flags
+    try:
+        compute(ids)
+    except Exception:  # noqa: BLE001 — the record is saved; a missing flag must not undo that
+        db.session.rollback()
+        current_app.logger.exception("integrity flags failed for %s %s", record_kind, ids[:5])
