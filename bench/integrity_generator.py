@@ -261,8 +261,9 @@ def plant(rng: random.Random, county: County, per_kind: int) -> None:
 
         start = quiet_evening(rng, cadre, days)
         first = clean(rng, cadre, start)
-        if n % 2:  # typed-in times: two records in the village seconds apart
-            gap, there = rng.randint(10, 25), around(rng, centre, 1_900, 1_400)
+        if n % 2:  # typed-in times: two records 1.4–1.9 km apart, seconds apart
+            here = (first.payload["location"]["lat"], first.payload["location"]["lon"])
+            gap, there = rng.randint(10, 25), around(rng, here, 1_900, 1_400)
         else:  # the second place is the farthest village, minutes later: 200–600 km/h
             other = max((c.village for c in cadres), key=lambda v: distance_m(
                 v.lat, v.lon, *centre))

@@ -36,7 +36,9 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
-    REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 30
+    # Behind a reverse proxy, how many X-Forwarded-For hops to trust (rate limits and the audit
+    # trail need the client's address, not the proxy's). 0 when served directly.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     WTF_CSRF_TIME_LIMIT = None  # tokens tie to the session; offline replay uses device tokens
     # Sign-in: lockout after consecutive failures; rate limits per client IP and per username
     # (Flask-Limiter syntax). Memory storage by default; set RATELIMIT_STORAGE_URI (redis://…)

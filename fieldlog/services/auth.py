@@ -240,8 +240,10 @@ def issue_device_token(user: User, label: str = "", *, via: str = "session") -> 
         DeviceToken, str]:
     """Create a device token; the raw token is returned once and only its hash is kept."""
     raw = secrets.token_urlsafe(32)
+    # The label is the browser's own description: keep it printable (PostgreSQL refuses NUL).
+    label = "".join(ch for ch in label if ch.isprintable())[:200]
     token = DeviceToken(id=str(uuid.uuid4()), user_id=user.id, token_hash=_digest(raw),
-                        label=label[:200])
+                        label=label)
     db.session.add(token)
     record("device.issue", actor=user, object_type="device_token", object_id=token.id,
            details={"label": label[:80], "via": via})

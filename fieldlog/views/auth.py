@@ -29,7 +29,9 @@ def home_for(user) -> str:
     """Return where a user lands after signing in."""
     if user.must_change_password:
         return url_for("account.password")
-    return url_for("mobile.home") if user.role == "secretary" else url_for("review.visits")
+    if user.role == "secretary":
+        return url_for("mobile.home")
+    return url_for("inspect.index") if user.role == "inspector" else url_for("review.visits")
 
 
 def start_session(user) -> None:
