@@ -6,7 +6,7 @@ village committee, sometimes writing a day's visits up in the evening, and attac
 (fieldlog.services.demo_photos) whose EXIF time and place match the visit. Fakes are planted at
 quiet hours so they do not disturb honest records. Records are synced day by day through
 /api/v1/sync and photos through /api/v1/photos, and flags are computed after each call, as the
-sync and upload wiring does.
+sync and upload hooks do (switched off here, so each step is timed on its own).
 """
 from __future__ import annotations
 
@@ -375,6 +375,26 @@ def paint_all(records: list[Rec], workers: int) -> None:
                                            photo["quality"])
 
 
+@contextmanager
+def hooks_off():
+    """Switch off the API's own after-commit flag hooks, so a call and its flags time apart.
+
+    The explicit compute_*_flags calls that follow each API call do what the hooks do.
+    """
+    from fieldlog.services import sync, uploads
+
+    saved = {m: getattr(m, "flag_after_commit", None) for m in (sync, uploads)}
+    try:
+        for module, hook in saved.items():
+            if hook is not None:
+                module.flag_after_commit = lambda *_args, **_kwargs: None
+        yield
+    finally:
+        for module, hook in saved.items():
+            if hook is not None:
+                module.flag_after_commit = hook
+
+
 # --- sending ------------------------------------------------------------------------------------
 
 def send(client, county: County, timer: Stopwatch) -> None:
@@ -431,5 +451,6 @@ def generate(client, *, seed: int, villages: int = 20, households: int = 30, day
     plant(rng, county, per_kind)
     with timer("paint"):
         paint_all(county.planted(), workers)
-    send(client, county, timer)
+    with hooks_off():
+        send(client, county, timer)
     return county

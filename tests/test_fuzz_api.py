@@ -28,13 +28,8 @@ FUZZ = settings(max_examples=30, deadline=None, derandomize=True, database=None,
 
 # Server errors this fuzzing found whose fix lies outside the schemas and the document; each is
 # reported with its fix. A case that fails for such a reason is an expected failure (and passes
-# once fixed, when its entry should go).
-KNOWN = {
-    ("POST", "/api/v1/devices"):
-        "views/api.py register_device stores body['label'] unvalidated: a NUL character is a "
-        "DataError on PostgreSQL and a lone surrogate (\\ud800) an encoding error on every "
-        "database (500). Fix: load the body with schemas.resources.DeviceInSchema.",
-}
+# once fixed, when its entry should go). Empty: the device-label 500 is fixed (see below).
+KNOWN: dict[tuple[str, str], str] = {}
 DEEP_JSON = ("Flask's request.get_json(silent=True) swallows only ValueError; a JSON body nested "
              "~100,000 deep raises RecursionError, answered 500. Fix in views/api.py "
              "(_json_body, register_device) and ratelimit._username_key: catch RecursionError "
@@ -84,12 +79,8 @@ def test_api_without_credentials(case, app, world):
 
 
 @pytest.mark.parametrize("label", ["走访\x00手机", "走访\ud800手机"])
-def test_a_device_label_a_database_cannot_store_is_not_a_server_error(app, world, device,
-                                                                      request, label):
-    """What the fuzzer found on PostgreSQL, pinned down (see KNOWN above)."""
-    if db.engine.dialect.name == "postgresql" or "\ud800" in label:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=KNOWN[
-            ("POST", "/api/v1/devices")]))
+def test_a_device_label_a_database_cannot_store_is_not_a_server_error(app, world, device, label):
+    """What the fuzzer found on PostgreSQL (NUL) and every database (a lone surrogate)."""
     app.config["PROPAGATE_EXCEPTIONS"] = False
     response = device(world.sec1).post("/api/v1/devices", json={"label": label})
     assert response.status_code in (201, 422), response.get_data(as_text=True)[:300]

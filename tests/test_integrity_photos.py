@@ -299,10 +299,12 @@ def test_duplicate_lookup_uses_the_band_indexes(world, phone1, nikon):
     visit_with_photo(phone1, world.h1[0], BASE, nikon[0])
     seen = statements_of(lambda: visit_with_photo(phone1, world.h1[2], BASE + timedelta(days=1),
                                                   nikon[1]))
-    [lookup] = [s for s in seen if "dhash_b0 IN" in s]
-    where = lookup.split("WHERE", 1)[1]
-    assert all(f"photos.dhash_b{n} IN" in where for n in range(4))
-    assert "record" not in where  # no other condition the planner could prefer to the bands
+    lookups = [s for s in seen if "dhash_b0 IN" in s]  # (the upload's own hook runs one too)
+    assert lookups
+    for lookup in lookups:
+        where = lookup.split("WHERE", 1)[1]
+        assert all(f"photos.dhash_b{n} IN" in where for n in range(4))
+        assert "record" not in where  # no other condition the planner could prefer to the bands
     if db.engine.dialect.name == "sqlite":
         photo = db.session.scalars(select(Photo)).first()
         query = candidates_query([photo]).compile(db.engine,

@@ -50,6 +50,8 @@ def test_every_get_endpoint_answers_with_the_security_headers(app, world, device
     callers = {role: Caller(app, world, role) for role in (*ROLES, None)}
     problems, seen = [], set()
     for rule in sorted(get_rules, key=lambda r: r.endpoint):
+        if rule.endpoint not in ACCESS:
+            continue  # unclassified: test_scope_matrix.py::test_every_endpoint_is_classified
         access = ACCESS[rule.endpoint]
         allowed = [r for r in ROLES if r in access.roles]
         denied = [r for r in ROLES if r not in access.roles]

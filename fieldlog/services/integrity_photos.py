@@ -101,7 +101,8 @@ def _photo_flags(ids: list[str]) -> int:
         Photo.record_type == "visit", Photo.record_id.in_(record_ids))
         .order_by(Photo.received_at, Photo.id)))
     zone = county_zone()
-    hashed = [p for p in photos if ensure_hash(p) and p.dhash_b0 is not None]
+    hashed = [p for p in photos
+              if p.record_id in visits and ensure_hash(p) and p.dhash_b0 is not None]
     matches = _matches(hashed, visits, zone) if hashed else {}
 
     desired: dict[tuple[str, str], dict] = {}

@@ -150,7 +150,10 @@ def test_offline_visit_reaches_the_supervisor(browsing, live_server, artifacts, 
     expect(item).to_contain_text(household.head_name)
     expect(by_id(page, "outbox-photo")).to_have_count(1)
     expect(page.locator("body")).to_have_attribute("data-outbox-count", "1")
-    assert server.hits[served_before_offline:] == [], "a request got through while offline"
+    # Chromium's own service-worker update check (GET /sw.js) is not always held back by
+    # Playwright's offline emulation; it is the browser's traffic, not the app's.
+    leaked = [hit for hit in server.hits[served_before_offline:] if hit != "GET /sw.js"]
+    assert leaked == [], "a request got through while offline"
     with server.db() as session:
         assert session.get(Visit, record_id) is None
     shot(page, artifacts, "06-outbox-offline-after-reload")
