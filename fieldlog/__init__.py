@@ -9,8 +9,11 @@ from fieldlog.config import Config
 
 def create_app(config: type | dict | None = None) -> Flask:
     """Build the app: config → extensions → blueprints → CLI."""
+    from fieldlog.inputs import SafeJSONProvider, register_input_guards
+
     app = Flask(__name__, instance_relative_config=True,
                 template_folder="../templates", static_folder="../static")
+    app.json = SafeJSONProvider(app)
     app.config.from_object(Config)
     if isinstance(config, dict):
         app.config.update(config)
@@ -31,6 +34,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     from fieldlog.templating import register_templating
 
     register_error_handlers(app)
+    register_input_guards(app)
     register_security_headers(app)
     register_templating(app)
     register_cli(app)

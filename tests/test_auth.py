@@ -133,7 +133,9 @@ def test_sign_in_and_failures_are_audited(client, world, login):
     _try(client, "nobody-" + "x" * 80)
     login("sec1")
     failure, = _audit("login.failure")
-    assert failure.actor_id is None and failure.actor_name == ("nobody-" + "x" * 80)[:64]
+    # An unknown "username" may be a mistyped password: only a fingerprint of it is kept.
+    assert failure.actor_id is None and failure.actor_name.startswith("?")
+    assert "nobody" not in failure.actor_name and len(failure.actor_name) == 13
     success, = _audit("login.success")
     assert success.actor_id == world.sec1.id and success.object_id == str(world.sec1.id)
 

@@ -16,7 +16,6 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from fieldlog import create_app
-from fieldlog.extensions import db
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]
@@ -30,11 +29,6 @@ FUZZ = settings(max_examples=30, deadline=None, derandomize=True, database=None,
 # reported with its fix. A case that fails for such a reason is an expected failure (and passes
 # once fixed, when its entry should go). Empty: the device-label 500 is fixed (see below).
 KNOWN: dict[tuple[str, str], str] = {}
-DEEP_JSON = ("Flask's request.get_json(silent=True) swallows only ValueError; a JSON body nested "
-             "~100,000 deep raises RecursionError, answered 500. Fix in views/api.py "
-             "(_json_body, register_device) and ratelimit._username_key: catch RecursionError "
-             "and answer 422 bad_json.")
-
 
 def call_and_validate(case, app, **kwargs):
     """Send a case to the app and run the checks; a known, reported failure is an xfail."""
@@ -86,20 +80,12 @@ def test_a_device_label_a_database_cannot_store_is_not_a_server_error(app, world
     assert response.status_code in (201, 422), response.get_data(as_text=True)[:300]
 
 
-@pytest.mark.xfail(strict=True, reason=DEEP_JSON)
 @pytest.mark.parametrize("path", ["/api/v1/sync", "/api/v1/auth/login", "/api/v1/devices"])
 def test_json_nested_too_deeply_is_refused_not_a_server_error(app, world, device, path):
     app.config["PROPAGATE_EXCEPTIONS"] = False
     response = device(world.sec1).post(path, data="[" * 100_000 + "]" * 100_000,
                                        content_type="application/json")
     assert response.status_code == 422, response.status_code
-
-
-NUL_IN_FORMS = ("Pages pass form fields and query strings straight to SQL: a NUL character is a "
-                "PostgreSQL DataError (500). Found in services/auth.sign_in (the /login form's "
-                "username), services/auth.list_users (?q=), services/audit search filters, "
-                "services/checks.record_outcome (notes). Fix once for every page: refuse a request "
-                "whose form or query values hold NUL (400) in a before_request hook.")
 
 
 @pytest.mark.parametrize("method, url, fields", [
@@ -114,8 +100,6 @@ def test_nul_in_a_form_or_query_is_refused_not_a_server_error(app, client, world
     """What probing the pages found on PostgreSQL, pinned down."""
     from tests.test_scope_matrix import build_objects
 
-    if db.engine.dialect.name == "postgresql":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=NUL_IN_FORMS))
     app.config["PROPAGATE_EXCEPTIONS"] = False
     task = build_objects(world, device)["task"]["admin"]["own"] if "{task}" in url else None
     session = login("admin") if url != "/login" else None

@@ -95,6 +95,9 @@ def sign_in(username: str, password: str, *, channel: str,
 def _refuse(user: User | None, name: str, reason: str, channel: str, locked: bool,
             locked_now: bool) -> NoReturn:
     object_id = user.id if user else ""
+    # What was typed into the username box may be a password; keep only real usernames in the
+    # append-only trail, and a short fingerprint of anything else (still enough to correlate).
+    name = user.username if user else "?" + hashlib.sha256(name.encode()).hexdigest()[:12]
     record("login.failure", object_type="user", object_id=object_id, actor_name=name,
            details={"reason": reason, "channel": channel})
     if locked_now:

@@ -9,6 +9,7 @@ from fieldlog.errors import Invalid, error_response
 from fieldlog.extensions import csrf
 from fieldlog.ratelimit import limit_sign_in
 from fieldlog.schemas.resources import (
+    DeviceInSchema,
     DeviceTokenOutSchema,
     HouseholdOutSchema,
     LoginInSchema,
@@ -87,8 +88,8 @@ def login_device():
 @api_auth
 def register_device():
     """Give the signed-in browser a device token for offline replay."""
-    body = request.get_json(silent=True) or {}
-    label = str(body.get("label", ""))[:200] if isinstance(body, dict) else ""
+    # An empty body is fine (no label); a body that is not valid JSON is not.
+    label = _json_body(DeviceInSchema())["label"] if request.get_data() else ""
     token, raw = issue_device_token(g.api_user, label)
     return DeviceTokenOutSchema().dump({"device_id": token.id, "token": raw}), 201
 
