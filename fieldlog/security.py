@@ -1,5 +1,5 @@
 """Security headers on every response; the CSP allows no inline script."""
-from flask import Flask, Response
+from flask import Flask, Response, request
 
 CSP = "; ".join([
     "default-src 'self'",
@@ -30,4 +30,6 @@ def register_security_headers(app: Flask) -> None:
     def add_headers(response: Response) -> Response:
         for name, value in HEADERS.items():
             response.headers.setdefault(name, value)
+        if request.is_secure:  # over HTTPS (directly, or via a trusted proxy's X-Forwarded-Proto)
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response

@@ -55,3 +55,9 @@ def test_openapi_document_describes_the_sync_api(client):
     from openapi_spec_validator import validate
 
     validate(spec)
+
+
+def test_hsts_only_over_https(client):
+    assert "Strict-Transport-Security" not in client.get("/login").headers
+    secure = client.get("/login", base_url="https://fieldlog.example")
+    assert secure.headers["Strict-Transport-Security"] == "max-age=31536000"
