@@ -53,6 +53,7 @@ lint: install-dev
 bench: install-dev
 	$(PY) bench/bench_sync.py
 	$(PY) bench/bench_photo.py
+	$(PY) bench/bench_integrity.py
 
 clean:
 	rm -rf $(VENV) instance/fieldlog.db* instance/photos test-artifacts

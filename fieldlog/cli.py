@@ -1,10 +1,11 @@
-"""Flask commands: seed-demo, create-user."""
+"""Flask commands: seed-demo, create-user, audit verify, integrity recompute, privacy purge."""
 import click
 from flask import Flask
 from sqlalchemy import func, select
 
 from fieldlog.errors import FieldlogError
 from fieldlog.extensions import db
+from fieldlog.services.integrity_hooks import recompute_everything
 
 
 def register_cli(app: Flask) -> None:
@@ -26,6 +27,18 @@ def register_cli(app: Flask) -> None:
         except FieldlogError as exc:
             raise click.ClickException(exc.message) from exc
         click.echo(summary)
+        visit_flags, photo_flags = recompute_everything()
+        click.echo(f"Integrity flags computed: {visit_flags} on visits, {photo_flags} from photos.")
+
+    @app.cli.group("integrity")
+    def integrity_group() -> None:
+        """Work with the computed integrity flags."""
+
+    @integrity_group.command("recompute")
+    def integrity_recompute() -> None:
+        """Recompute the flags of every visit and photo (e.g. after changing a threshold)."""
+        visit_flags, photo_flags = recompute_everything()
+        click.echo(f"Integrity flags written: {visit_flags} on visits, {photo_flags} from photos.")
 
     @app.cli.group("audit")
     def audit_group() -> None:

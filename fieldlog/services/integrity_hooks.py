@@ -17,3 +17,16 @@ def flag_after_commit(record_kind: str, ids: list[str]) -> None:
     except Exception:  # noqa: BLE001 — the record is saved; a missing flag must not undo that
         db.session.rollback()
         current_app.logger.exception("integrity flags failed for %s %s", record_kind, ids[:5])
+
+
+def recompute_everything() -> tuple[int, int]:
+    """Compute the flags of every visit and photo (after an import, a rule change, or seeding)."""
+    from sqlalchemy import select
+
+    from fieldlog.models import Photo, Visit
+    from fieldlog.services.integrity import compute_visit_flags
+    from fieldlog.services.integrity_photos import compute_photo_flags
+
+    visit_ids = list(db.session.scalars(select(Visit.id).order_by(Visit.occurred_at)))
+    photo_ids = list(db.session.scalars(select(Photo.id).where(Photo.record_type == "visit")))
+    return compute_visit_flags(visit_ids), compute_photo_flags(photo_ids)
