@@ -45,7 +45,7 @@ run: install
 
 test: install-dev browser
 	$(VENV)/bin/ruff check fieldlog tests bench app.py
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -n auto
 
 lint: install-dev
 	$(VENV)/bin/ruff check fieldlog tests bench app.py

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 from flask import g, request_started
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from fieldlog import create_app
 from fieldlog.extensions import db
@@ -49,21 +49,43 @@ def sqlite_template(tmp_path_factory) -> Path:
     return path
 
 
+def _worker_database(url: str):
+    """Give each pytest-xdist worker its own database beside TEST_DATABASE_URL's; yield its URL."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        yield url
+        return
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
-def pg_migrated(tmp_path_factory) -> str | None:
+def pg_migrated(tmp_path_factory):
     """Migrate the PostgreSQL test database once per session (empty schema first)."""
     if not PG_URL:
-        return None
-    engine = create_engine(PG_URL)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    engine.dispose()
-    tmp = tmp_path_factory.mktemp("pg")
-    app = create_app(_config(PG_URL, tmp))
-    with app.app_context():
-        upgrade(directory=str(ROOT / "migrations"))
-        db.engine.dispose()
-    return PG_URL
+        yield None
+        return
+    for url in _worker_database(PG_URL):
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        engine.dispose()
+        tmp = tmp_path_factory.mktemp("pg")
+        app = create_app(_config(url, tmp))
+        with app.app_context():
+            upgrade(directory=str(ROOT / "migrations"))
+            db.engine.dispose()
+        yield url
 
 
 def _truncate_pg(app) -> None:
