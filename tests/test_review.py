@@ -83,3 +83,11 @@ def test_list_page_query_count_does_not_grow_with_rows(client, world, login, dev
     sync(phone, *[visit_payload(world.h1[n % 5]) for n in range(25)])
     many = count_queries()
     assert many == few, f"{few} queries for 3 rows, {many} for 28"
+
+
+def test_visit_page_names_its_flags_in_words(client, world, login, visits):
+    """A visit without a fix is flagged; the page shows the flag's name, not an object repr."""
+    login("sup_t1")
+    page = client.get(f"/review/visits/{visits['v1'][1]}").get_data(as_text=True)
+    assert 'data-kind="no_location"' in page and "&lt;Flag" not in page and "<Flag" not in page
+    assert "无定位" in page
