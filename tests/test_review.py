@@ -91,3 +91,13 @@ def test_visit_page_names_its_flags_in_words(client, world, login, visits):
     page = client.get(f"/review/visits/{visits['v1'][1]}").get_data(as_text=True)
     assert 'data-kind="no_location"' in page and "&lt;Flag" not in page and "<Flag" not in page
     assert "无定位" in page
+
+
+def test_list_pages_through_the_visits_keeping_filters(client, world, login, device):
+    login("sup_t1")
+    sync(device(world.sec1), *[visit_payload(world.h1[n % 5]) for n in range(31)])
+    first = client.get(f"/review/?village={world.v1.id}").get_data(as_text=True)
+    assert first.count('data-testid="visit-row"') == 30
+    assert f"/review/?page=2&amp;village={world.v1.id}" in first
+    second = client.get(f"/review/?village={world.v1.id}&page=2").get_data(as_text=True)
+    assert second.count('data-testid="visit-row"') == 1
