@@ -30,8 +30,13 @@ from tests.fixtures.world import build_world  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def visit(household_id: str) -> dict:
-    now = datetime.now(UTC) - timedelta(hours=2)
+def visit(household_id: str, day: int = 0, n: int = 0) -> dict:
+    """A visit on `day` days ago, the n-th of that batch, a few minutes after the previous one.
+
+    Spread like a real cadre's records, so the integrity checks that look at a cadre's
+    neighbouring records see a realistic neighbourhood, not 2,000 records at one instant.
+    """
+    now = datetime.now(UTC) - timedelta(days=day, hours=2) + timedelta(minutes=3 * n)
     return {"type": "visit", "id": str(uuid.uuid4()), "household_id": household_id,
             "occurred_at": now.isoformat(), "device_created_at": now.isoformat(),
             "heard": "老人腿脚不便，儿子在外打工，家中两亩茶园无人管护。" * 3,
@@ -68,8 +73,8 @@ def run(url: str, runs: int, photo: bytes) -> None:
         client = app.test_client()
         headers = {"Authorization": f"Bearer {raw}"}
         batch_ms, replay_ms = [], []
-        for _ in range(runs):
-            records = [visit(households[n % len(households)]) for n in range(100)]
+        for run_no in range(runs):
+            records = [visit(households[n % len(households)], run_no, n) for n in range(100)]
             for bucket in (batch_ms, replay_ms):  # first apply, then an identical replay
                 start = time.perf_counter()
                 response = client.post("/api/v1/sync", json={"records": records}, headers=headers)
