@@ -87,9 +87,20 @@ def _select_locale() -> str:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from fieldlog.views import account, admin, api, auth, flags, inspect, mobile, pwa, review
+    from fieldlog.views import (
+        account,
+        admin,
+        api,
+        auth,
+        flags,
+        inspect,
+        mobile,
+        pwa,
+        register,
+        review,
+    )
 
-    for module in (auth, account, mobile, api, review, inspect, flags, admin, pwa):
+    for module in (auth, account, mobile, api, review, inspect, flags, admin, pwa, register):
         app.register_blueprint(module.bp)
 
 

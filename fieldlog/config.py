@@ -59,6 +59,17 @@ class Config:
     # per-user cap on photo bytes received per day (local day).
     PERSONAL_DATA_RETENTION_DAYS = int(os.environ.get("PERSONAL_DATA_RETENTION_DAYS", 1825))
     PHOTO_QUOTA_BYTES_PER_DAY = int(os.environ.get("PHOTO_QUOTA_BYTES_PER_DAY", 500 * 1024 * 1024))
+    # Visit coverage: days between visits per household tag (the shortest of a household's tags
+    # applies), the default for an untagged household, and per-county overrides by county code,
+    # e.g. {"520100": {"hardship": 15, "default": 120}}.
+    VISIT_INTERVAL_DAYS = {
+        "hardship": 30, "low_income": 30, "five_guarantees": 30, "monitored": 30,
+        "petitioner": 30, "left_behind_elderly": 60, "left_behind_children": 60,
+        "old_party_member": 90, "retired_cadre": 90, "model_worker": 90, "disability": 60,
+        "well_off": 180,
+    }
+    VISIT_INTERVAL_DEFAULT = 180
+    COUNTY_VISIT_INTERVALS: dict[str, dict[str, int]] = {}
     # How many days of history the demo county gets.
     DEMO_WEEKS = 6
 

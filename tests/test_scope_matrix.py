@@ -155,6 +155,12 @@ def _draw_form(ctx: Ctx) -> dict:
                 end=today.isoformat(), size=2, seed=7, flag_weight=3)(ctx)
 
 
+def _register_upload(ctx: Ctx) -> dict:
+    """A one-household register for V1, previewed (not imported: no "confirm")."""
+    data = "户主姓名,门牌号\n新户主,9组9号\n".encode()
+    return {"data": {"village": ctx.world.v1.id, "file": (io.BytesIO(data), "register.csv")}}
+
+
 # --- The table -------------------------------------------------------------------------
 
 ACCESS: dict[str, Access] = {
@@ -172,6 +178,16 @@ ACCESS: dict[str, Access] = {
     "mobile.home": page("secretary"),
     "mobile.new_visit": page("secretary"),
     "mobile.outbox": page("secretary"),
+    # The household register: its keepers (the village's secretary, an admin in scope) read,
+    # import, export and edit it; every role reads coverage of a village in scope. Without
+    # ?village= a reviewer or an admin is shown the villages to choose from.
+    "register.index": page("secretary", "admin"),
+    "register.import_file": page("secretary", "admin", body=_register_upload),
+    "register.export": page("secretary", "admin"),
+    "register.edit": page("secretary", "admin", args={"household_id": "household_id"},
+                          body=form(head_name="北堡村户主1", house_label="1组1号",
+                                    member_count="3", tags="old_party_member")),
+    "register.coverage": page(),
     # Review: lists for reviewers; one visit, its photos and the phone reveal for anyone
     # whose scope holds the visit (a secretary sees only their own).
     "review.visits": page(*REVIEWER_ROLES),
@@ -331,6 +347,7 @@ def build_objects(world, device) -> dict:
         "visit": table(made["own"].visit, local, made["foreign"].visit),
         "photo": table(made["own"].photo, local, made["foreign"].photo),
         "household": table(made["own"].household, local, made["foreign"].household),
+        "household_id": table(made["own"].household.id, local, made["foreign"].household.id),
         "flag": table(made["own"].flag, local, made["foreign"].flag),
         "device": {role: {"own": issue_device_token(users[role], "own")[0].id if role else
                           foreign_device, "foreign": foreign_device if role else None}

@@ -1,0 +1,126 @@
+"""The household register (户籍台账) and visit coverage (走访覆盖) pages."""
+import io
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from fieldlog.domain import TAGS, tag_label
+from fieldlog.errors import FieldlogError, Invalid
+from fieldlog.permissions import roles_required
+from fieldlog.services import register as service
+from fieldlog.services.coverage import viewable_village, village_coverage, villages_in_scope
+from fieldlog.services.privacy import mask_phone
+from fieldlog.services.timefmt import local_today
+
+bp = Blueprint("register", __name__, url_prefix="/register")
+EDITORS = ("secretary", "admin")
+
+
+def _village():
+    """Return the village asked for (or a secretary's own); None when a reviewer must choose."""
+    village_id = request.values.get("village", type=int)
+    if village_id is None and current_user.role != "secretary":
+        return None
+    try:
+        return viewable_village(current_user, village_id)
+    except FieldlogError:
+        abort(404)
+
+
+def _choose(endpoint: str):
+    """Let a reviewer or an admin pick one of the villages in their scope."""
+    return render_template("register/choose.html", endpoint=endpoint,
+                           villages=villages_in_scope(current_user))
+
+
+def _index(village, preview=None, error=None, status=200):
+    coverage = village_coverage(village, local_today())
+    query = request.args.get("q", "").strip()
+    rows = [r for r in coverage.rows if not query or query in r.household.head_name
+            or query in r.household.house_label]
+    return render_template(
+        "register/index.html", village=village, rows=rows, query=query,
+        total=len(coverage.rows), preview=preview, error=error, mask_phone=mask_phone,
+        tag_label=tag_label), status
+
+
+@bp.get("/")
+@roles_required(*EDITORS)
+def index():
+    village = _village()
+    return _index(village) if village else _choose("register.index")
+
+
+@bp.post("/import")
+@roles_required(*EDITORS)
+def import_file():
+    village = _village() or abort(404)
+    upload = request.files.get("file")
+    data = upload.read() if upload else b""
+    filename = (upload.filename or "") if upload else ""
+    try:
+        if request.form.get("confirm"):
+            result = service.import_register(current_user, village.id, data, filename)
+            flash(_("Imported: %(new)s new, %(updated)s updated, %(same)s unchanged.",
+                    new=result.created, updated=result.updated, same=result.unchanged),
+                  "success")
+            return redirect(url_for("register.index", village=village.id))
+        preview = service.preview_register(current_user, village.id, data, filename)
+    except Invalid as exc:
+        return _index(village, error=exc, status=422)
+    except FieldlogError as exc:
+        abort(exc.status)
+    return _index(village, preview=preview)
+
+
+@bp.get("/export")
+@roles_required(*EDITORS)
+def export():
+    village = _village()
+    if village is None:
+        return redirect(url_for("register.index"))
+    data = service.export_register(current_user, village.id)
+    return send_file(
+        io.BytesIO(data), as_attachment=True,
+        download_name=f"register-{village.code}.xlsx",
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@bp.route("/households/<household_id>", methods=["GET", "POST"])
+@roles_required(*EDITORS)
+def edit(household_id: str):
+    try:
+        household = service.editable_household(current_user, household_id)
+    except FieldlogError:
+        abort(404)
+    errors, form = {}, None
+    if request.method == "POST":
+        try:
+            service.update_household(current_user, household_id, request.form)
+            flash(_("Household saved."), "success")
+            return redirect(url_for("register.index", village=household.village_id))
+        except Invalid as exc:
+            errors, form = exc.fields, request.form
+    values = form.to_dict() if form else {
+        "head_name": household.head_name, "house_label": household.house_label,
+        "member_count": household.member_count, "phone": "",
+        "lat": "" if household.lat is None else household.lat,
+        "lon": "" if household.lon is None else household.lon}
+    # Never put the stored number in the page (it is shown masked); blank keeps it.
+    values["phone"] = form.get("phone", "") if form else ""
+    tags = form.getlist("tags") if form else household.tags
+    return render_template("register/edit.html", household=household, values=values,
+                           tags=tags, all_tags=TAGS, errors=errors,
+                           masked_phone=mask_phone(household.phone)), 422 if errors else 200
+
+
+@bp.get("/coverage")
+@roles_required("secretary", "supervisor", "inspector", "admin")
+def coverage():
+    village = _village()
+    if village is None:
+        return _choose("register.coverage")
+    return render_template("register/coverage.html",
+                           coverage=village_coverage(village, local_today()),
+                           tag_label=tag_label)
