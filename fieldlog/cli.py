@@ -93,14 +93,11 @@ def register_cli(app: Flask) -> None:
     @click.option("--unit", "unit_code", required=True, help="Code of the org unit in scope.")
     @click.password_option()
     def create_user(username, display_name, role, unit_code, password) -> None:
-        """Create a user scoped to an org unit."""
-        from fieldlog.models import OrgUnit, User
-        from fieldlog.services.auth import hash_password
+        """Create a user scoped to an org unit (the password must meet the policy)."""
+        from fieldlog.services.accounts import create_user as create
 
-        unit = db.session.scalar(select(OrgUnit).where(OrgUnit.code == unit_code))
-        if unit is None:
-            raise click.UsageError(f"No org unit with code {unit_code}.")
-        db.session.add(User(username=username, display_name=display_name, role=role,
-                            scope_unit_id=unit.id, password_hash=hash_password(password)))
-        db.session.commit()
-        click.echo(f"Created {role} {username} for {unit.name}.")
+        try:
+            user = create(username, display_name, role, unit_code, password)
+        except FieldlogError as exc:
+            raise click.ClickException(exc.message) from exc
+        click.echo(f"Created {role} {user.username} for {user.scope_unit.name}.")
