@@ -24,9 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
+from sqlalchemy import func, insert, select, text  # noqa: E402
 
+from bench.common import migrated_app  # noqa: E402
 from bench.integrity_generator import (  # noqa: E402
     EXPECTED,
     FAKE_KINDS,
@@ -40,7 +40,6 @@ from bench.integrity_generator import (  # noqa: E402
     paint,
     send_photo,
 )
-from fieldlog import create_app  # noqa: E402
 from fieldlog.extensions import db  # noqa: E402
 from fieldlog.models import Flag, Photo, User, Visit  # noqa: E402
 from fieldlog.services import integrity_rules as rules  # noqa: E402
@@ -209,16 +208,8 @@ def lookup_at_scale(extra: int, repeats: int = 20) -> tuple[int, float, str]:
 
 def run(url: str, args) -> None:
     wall = time.perf_counter()
-    tmp = Path(tempfile.mkdtemp(prefix="fieldlog-integrity-"))
-    if url.startswith("postgresql"):
-        engine = create_engine(url)
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        engine.dispose()
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "PHOTO_DIR": str(tmp / "photos"),
-                      "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False})
+    app = migrated_app(url, "fieldlog-integrity-", RATELIMIT_ENABLED=False)
     with app.app_context():
-        upgrade(directory=str(ROOT / "migrations"))
         client = app.test_client()
         watch = Stopwatch()
         county = generate(client, seed=args.seed, per_kind=args.per_kind, timer=watch)

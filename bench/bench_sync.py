@@ -16,13 +16,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from flask_migrate import upgrade  # noqa: E402
 from PIL import Image  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
 from werkzeug.datastructures import FileStorage  # noqa: E402
 from werkzeug.test import encode_multipart  # noqa: E402
 
-from fieldlog import create_app  # noqa: E402
+from bench.common import migrated_app  # noqa: E402
 from fieldlog.extensions import db  # noqa: E402
 from fieldlog.services.auth import hash_password, issue_device_token  # noqa: E402
 from tests.fixtures.world import build_world  # noqa: E402
@@ -57,16 +55,8 @@ def photo_12mp() -> bytes:
 
 
 def run(url: str, runs: int, photo: bytes) -> None:
-    tmp = Path(tempfile.mkdtemp(prefix="fieldlog-bench-"))
-    if url.startswith("postgresql"):
-        engine = create_engine(url)
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        engine.dispose()
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "PHOTO_DIR": str(tmp / "photos"),
-                      "SECRET_KEY": "bench"})
+    app = migrated_app(url, "fieldlog-bench-")
     with app.app_context():
-        upgrade(directory=str(ROOT / "migrations"))
         world = build_world(hash_password("bench-password"))
         _token, raw = issue_device_token(world.sec1, "bench")
         households = [h.id for h in world.h1]

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from PIL import Image, ImageOps
+from PIL import Image
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
@@ -36,6 +36,7 @@ from fieldlog.services.geo import distance_m
 from fieldlog.services.integrity import compute_visit_flags
 from fieldlog.services.integrity_photos import compute_photo_flags
 from fieldlog.services.org import add_unit
+from tests.fixtures.photos import forwarded
 
 ZONE = ZoneInfo("Asia/Shanghai")
 COUNTY_CENTRE = (26.60, 106.70)
@@ -346,17 +347,6 @@ def paint(spec) -> bytes:
             img.convert("RGB").resize((1080, 810)).save(out, "PNG")
         return out.getvalue()
     return scene_jpeg(rng, taken_at=taken, point=point, camera=camera)
-
-
-def forwarded(data: bytes, scale: float, quality: int) -> bytes:
-    """Re-compress and resize a photo as a chat app does (EXIF gone)."""
-    with Image.open(io.BytesIO(data)) as img:
-        img = ImageOps.exif_transpose(img).convert("RGB")
-        img = img.resize((round(img.width * scale), round(img.height * scale)),
-                         Image.Resampling.BICUBIC)
-        out = io.BytesIO()
-        img.save(out, "JPEG", quality=quality)
-    return out.getvalue()
 
 
 def paint_all(records: list[Rec], workers: int) -> None:

@@ -5,7 +5,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from PIL import Image, ImageOps
+from PIL import Image
 from sqlalchemy import func, select, text
 
 from fieldlog import create_app
@@ -16,6 +16,7 @@ from fieldlog.services.demo import build_demo_county
 from fieldlog.services.integrity import compute_visit_flags
 from fieldlog.services.integrity_photos import candidates_query, compute_photo_flags
 from fieldlog.services.photos import process_photo
+from tests.fixtures.photos import forwarded as copy_of
 from tests.test_integrity import (
     BASE,
     centre,
@@ -32,17 +33,6 @@ from tests.test_sync_api import sync
 NOKIA = "jpg_mobile_HMD_Nokia_8.3_5G.jpg"  # 2022-08-14 14:12:31 camera clock, GPS in Helsinki
 NOKIA_TAKEN_UTC = datetime(2022, 8, 14, 6, 12, 31, tzinfo=UTC)  # that clock in Asia/Shanghai
 NOKIA_POINT = (60.146705555555556, 24.90677222222222)
-
-
-def copy_of(data: bytes, scale: float, quality: int) -> bytes:
-    """Re-compress and resize a photo as a chat app forwarding it would."""
-    with Image.open(io.BytesIO(data)) as img:
-        img = ImageOps.exif_transpose(img).convert("RGB")
-        img = img.resize((round(img.width * scale), round(img.height * scale)),
-                         Image.Resampling.BICUBIC)
-        out = io.BytesIO()
-        img.save(out, "JPEG", quality=quality)
-    return out.getvalue()
 
 
 def thumb_hash(data: bytes) -> int:

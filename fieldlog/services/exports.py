@@ -17,7 +17,7 @@ from fieldlog.extensions import db
 from fieldlog.models import AuditEntry, Household, OrgUnit, User, Visit
 from fieldlog.services.audit import AuditFilters, filtered_entries, record
 from fieldlog.services.privacy import mask_phone
-from fieldlog.services.visits import photo_counts, scoped_visits
+from fieldlog.services.visits import filtered_visits, photo_counts
 
 MARKING = "含个人信息 — 仅限工作使用 / Contains personal information — for official use only"
 CHUNK = 500
@@ -54,14 +54,10 @@ def _preamble(user: User, entry: AuditEntry, header: list[str]) -> str:
 
 
 def _visit_query(user: User, village_id: int | None, author_id: int | None) -> Select:
-    query = scoped_visits(user).with_only_columns(
+    query = filtered_visits(user, village_id, author_id).with_only_columns(
         Visit.id, Visit.occurred_at, Visit.received_at, OrgUnit.name, Household.head_name,
         Household.house_label, Household.phone, User.display_name, Visit.heard, Visit.requests,
         Visit.follow_up, Visit.photo_count, Visit.lat, Visit.lon, Visit.accuracy_m)
-    if village_id:
-        query = query.where(Visit.village_id == village_id)
-    if author_id:
-        query = query.where(Visit.author_id == author_id)
     return query.order_by(Visit.occurred_at.desc(), Visit.id)
 
 

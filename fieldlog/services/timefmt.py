@@ -18,7 +18,7 @@ def iso_utc(value: datetime | None) -> str | None:
     """Format a stored naive-UTC datetime as ISO 8601 with a Z."""
     if value is None:
         return None
-    return value.replace(microsecond=value.microsecond).isoformat() + "Z"
+    return value.isoformat() + "Z"
 
 
 def local_midnight_utc(day: date) -> datetime:

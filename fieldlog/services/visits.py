@@ -54,14 +54,21 @@ class VisitPage:
     pages: int
 
 
-def list_visits(user: User, *, village_id: int | None = None, author_id: int | None = None,
-                page: int = 1, per_page: int = 30) -> VisitPage:
-    """List visits in scope, newest first, filtered by village and secretary."""
+def filtered_visits(user: User, village_id: int | None = None,
+                    author_id: int | None = None) -> Select:
+    """Select visits in scope, narrowed by village and secretary (list and export alike)."""
     query = scoped_visits(user)
     if village_id:
         query = query.where(Visit.village_id == village_id)
     if author_id:
         query = query.where(Visit.author_id == author_id)
+    return query
+
+
+def list_visits(user: User, *, village_id: int | None = None, author_id: int | None = None,
+                page: int = 1, per_page: int = 30) -> VisitPage:
+    """List visits in scope, newest first, filtered by village and secretary."""
+    query = filtered_visits(user, village_id, author_id)
     total = db.session.scalar(select(func.count()).select_from(
         query.with_only_columns(Visit.id).order_by(None).subquery()))
     pages = max(1, -(-total // per_page))
