@@ -1,6 +1,7 @@
 """The secretary's phone pages: home, new visit, outbox."""
+from babel.dates import format_skeleton
 from flask import Blueprint, abort, render_template, request
-from flask_babel import format_date
+from flask_babel import get_locale
 from flask_login import current_user
 
 from fieldlog.extensions import db
@@ -27,7 +28,7 @@ def home():
     figures = secretary_home(current_user, today, village.id)
     return render_template(
         "mobile/home.html", user=current_user, village=village,
-        month_label=format_date(today, "yyyy年M月" if _is_zh() else "MMMM yyyy"),
+        month_label=format_skeleton("yMMMM", today, locale=get_locale()),
         month_visits=figures.month_visits, month_households=figures.month_households,
         households_total=figures.households_total, unvisited=figures.unvisited[:30],
         unvisited_count=len(figures.unvisited), recent=figures.recent,
@@ -48,9 +49,3 @@ def new_visit():
 @roles_required("secretary")
 def outbox():
     return render_template("mobile/outbox.html")
-
-
-def _is_zh() -> bool:
-    from flask_babel import get_locale
-
-    return str(get_locale()).startswith("zh")
