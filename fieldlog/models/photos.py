@@ -18,6 +18,9 @@ class Photo(db.Model):
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     record_type: Mapped[str] = mapped_column(String(16))
     record_id: Mapped[str] = mapped_column(Uuid(as_uuid=False))
+    # Which picture of the record this is, where it matters: "before"/"after" of a practical
+    # deed, "sign_in" sheet of a meeting; None for an ordinary photo.
+    slot: Mapped[str | None] = mapped_column(String(16))
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     content_type: Mapped[str] = mapped_column(String(32))
     byte_size: Mapped[int]

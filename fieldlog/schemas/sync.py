@@ -8,7 +8,10 @@ from fieldlog.schemas.fields import Text, UtcDateTime
 MAX_TEXT = 4000
 MAX_PHOTOS_PER_RECORD = 12
 EARLIEST = datetime(2015, 1, 1, tzinfo=UTC)
-RECORD_TYPES = ("visit",)
+# Every type the sync endpoint takes; schemas of the types other than visits live in
+# fieldlog.schemas.records.
+RECORD_TYPES = ("visit", "meeting", "action", "goal", "ledger_item", "ledger_update",
+                "day_mark", "leave")
 
 
 def _not_absurd(value: datetime) -> None:
@@ -30,25 +33,32 @@ class LocationSchema(Schema):
     located_at = fields.AwareDateTime(load_default=None, allow_none=True, validate=_not_absurd)
 
 
-class VisitInSchema(Schema):
-    """A household visit as the phone sends it."""
+class RecordInSchema(Schema):
+    """What every record carries. `base_version`, present only on an edit, is the version the
+    author changed; it is not part of the content (a replayed edit is the same content)."""
 
-    type = fields.String(required=True, validate=validate.Equal("visit"))
     id = fields.UUID(required=True)
-    household_id = fields.UUID(required=True)
     occurred_at = fields.AwareDateTime(required=True, validate=_not_absurd)
     device_created_at = fields.AwareDateTime(required=True, validate=_not_absurd)
-    heard = Text(load_default="", validate=validate.Length(max=MAX_TEXT))
-    requests = Text(load_default="", validate=validate.Length(max=MAX_TEXT))
-    follow_up = fields.Boolean(load_default=False)
     location = fields.Nested(LocationSchema, load_default=None, allow_none=True)
     photo_ids = fields.List(fields.UUID(), load_default=list,
                             validate=validate.Length(max=MAX_PHOTOS_PER_RECORD))
+    base_version = fields.Integer(validate=validate.Range(1, 100_000))
 
     @validates_schema
     def _distinct_photos(self, data, **_kwargs):
-        if len(set(data["photo_ids"])) != len(data["photo_ids"]):
+        if len(set(data.get("photo_ids", []))) != len(data.get("photo_ids", [])):
             raise ValidationError("A photo is listed twice.", "photo_ids")
+
+
+class VisitInSchema(RecordInSchema):
+    """A household visit as the phone sends it."""
+
+    type = fields.String(required=True, validate=validate.Equal("visit"))
+    household_id = fields.UUID(required=True)
+    heard = Text(load_default="", validate=validate.Length(max=MAX_TEXT))
+    requests = Text(load_default="", validate=validate.Length(max=MAX_TEXT))
+    follow_up = fields.Boolean(load_default=False)
 
 
 class BatchInSchema(Schema):
@@ -66,10 +76,14 @@ class RecordResultSchema(Schema):
     status = fields.String(required=True, metadata={
         "enum": ["stored", "conflict", "invalid", "forbidden"],
         "description": "stored: applied now or before (a replay is answered the same); "
-                       "conflict: the UUID exists with other content, nothing was overwritten; "
+                       "conflict: the UUID exists with other content and the record is not an "
+                       "edit the server can take (error: conflict, stale or locked), nothing "
+                       "was overwritten; "
                        "invalid / forbidden: nothing was stored, see message and fields.",
     })
+    type = fields.String()
     version = fields.Integer()
+    review_status = fields.String()
     received_at = UtcDateTime()
     error = fields.String()
     message = fields.String()
