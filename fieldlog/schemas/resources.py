@@ -17,11 +17,17 @@ class HouseholdOutSchema(Schema):
     lon = fields.Float(allow_none=True)
 
 
+PHOTO_RECORD_TYPES = ("visit", "meeting", "action", "goal", "ledger_item")
+# "before"/"after": a practical deed's evidence; "sign_in": a meeting's sign-in sheet.
+PHOTO_SLOTS = ("before", "after", "sign_in")
+
+
 class PhotoFormSchema(Schema):
     """Form fields that travel with a photo upload (EXIF read on the phone before downscaling)."""
 
-    record_type = fields.String(load_default="visit", validate=validate.OneOf(["visit"]))
+    record_type = fields.String(load_default="visit", validate=validate.OneOf(PHOTO_RECORD_TYPES))
     record_id = fields.UUID(required=True)
+    slot = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(PHOTO_SLOTS))
     taken_at = fields.NaiveDateTime(load_default=None, allow_none=True)
     lat = fields.Float(load_default=None, allow_none=True, validate=validate.Range(-90, 90))
     lon = fields.Float(load_default=None, allow_none=True, validate=validate.Range(-180, 180))
@@ -39,6 +45,7 @@ class PhotoOutSchema(Schema):
     id = fields.String()
     record_type = fields.String()
     record_id = fields.String()
+    slot = fields.String(allow_none=True)
     received_at = UtcDateTime()
     width = fields.Integer()
     height = fields.Integer()

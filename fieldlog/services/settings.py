@@ -16,6 +16,38 @@ DEFAULTS: dict[str, Any] = {
     # Who approves leave, by length: every step whose `from_days` the request reaches must
     # approve, in order. Here: any leave by the township; 4 days or more by the county too.
     "leave_chain": [{"level": "township", "from_days": 1}, {"level": "county", "from_days": 4}],
+    # The 千分制 scoring rubric (services/scoring.py validates it): items worth 1000 points in
+    # all, each computed from a metric (linear to `max` at `target`; for a lower-is-better
+    # metric full at `target`, zero at `zero_at`; count metrics are per month) or scored by
+    # hand by a supervisor with a reason; grade bands from the highest `min` down.
+    "scoring_rubric": {
+        "items": [
+            {"code": "days", "label": {"zh": "驻村天数", "en": "Days in the village"},
+             "max": 200, "computed": {"metric": "days_ratio", "target": 1.0}},
+            {"code": "visits", "label": {"zh": "走访农户", "en": "Household visits"},
+             "max": 120, "computed": {"metric": "visits_per_month", "target": 20}},
+            {"code": "coverage", "label": {"zh": "走访覆盖", "en": "Visit coverage"},
+             "max": 80, "computed": {"metric": "visit_coverage", "target": 1.0}},
+            {"code": "sanlao_sanhu", "label": {"zh": "访三老走三户", "en": "三老/三户 coverage"},
+             "max": 100, "computed": {"metric": "key_coverage", "target": 1.0}},
+            {"code": "six_one", "label": {"zh": "六个一", "en": "Six-one actions"},
+             "max": 150, "computed": {"metric": "six_one", "target": 1.0}},
+            {"code": "meetings", "label": {"zh": "三会一课与村民说事", "en": "Meetings held"},
+             "max": 100, "computed": {"metric": "meetings_per_month", "target": 4}},
+            {"code": "ledger", "label": {"zh": "民情办结", "en": "Ledger items resolved"},
+             "max": 100, "computed": {"metric": "ledger_resolution", "target": 0.9}},
+            {"code": "quality", "label": {"zh": "记录质量（退回率）", "en": "Record quality"},
+             "max": 50, "computed": {"metric": "returned_rate", "target": 0.0, "zero_at": 0.2}},
+            {"code": "evaluation", "label": {"zh": "组织与群众评价", "en": "Evaluation"},
+             "max": 100, "manual": True},
+        ],
+        "bands": [
+            {"min": 900, "label": {"zh": "优秀", "en": "Excellent"}},
+            {"min": 750, "label": {"zh": "称职", "en": "Competent"}},
+            {"min": 600, "label": {"zh": "基本称职", "en": "Basically competent"}},
+            {"min": 0, "label": {"zh": "不称职", "en": "Not competent"}},
+        ],
+    },
 }
 
 

@@ -210,8 +210,9 @@ def _existing(batch: Batch, kind: Kind, prior, data: dict, digest: str,
         return _stored(kind, record_id, prior)
     refusal = _edit_refusal(batch, kind, prior, data)
     if refusal:
+        why = {} if refusal[1] == "conflict" else {"error": refusal[1]}  # stale, locked
         batch.audit.append(_audit_item(batch, kind, "conflict", record_id, data,
-                                       existing_author_id=prior.author_id, error=refusal[1]))
+                                       existing_author_id=prior.author_id, **why))
         return _refused(record_id, refusal)
     village = kind.village(batch, data)
     refusal = village if isinstance(village, tuple) else kind.check(batch, data, village)

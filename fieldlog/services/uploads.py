@@ -9,11 +9,12 @@ from sqlalchemy.exc import IntegrityError
 
 from fieldlog.errors import Conflict, Forbidden, Invalid, NotFound, QuotaExceeded
 from fieldlog.extensions import db
-from fieldlog.models import Photo, User, Visit
+from fieldlog.models import Photo, User
 from fieldlog.schemas.sync import MAX_PHOTOS_PER_RECORD
 from fieldlog.services.audit import record
 from fieldlog.services.integrity_hooks import flag_after_commit
 from fieldlog.services.photos import PhotoRejected, process_photo
+from fieldlog.services.record_kinds import KINDS
 from fieldlog.services.timefmt import local_midnight_utc
 from fieldlog.storage import LocalFolderStore, PhotoStore, photo_keys
 
@@ -29,13 +30,13 @@ def _same_upload(photo: Photo, user: User, record_id: str, sha256: str) -> bool:
 
 def receive_photo(user: User, photo_id: str, form: dict, data: bytes) -> tuple[Photo, bool]:
     """Store a photo and return (photo, created); a replay of the same upload creates nothing."""
-    record_id = str(form["record_id"])
-    visit = db.session.get(Visit, record_id)
-    if visit is None:
-        raise NotFound("The visit this photo belongs to has not reached the server yet.",
+    record_id, record_type = str(form["record_id"]), form["record_type"]
+    owner = db.session.get(KINDS[record_type].model, record_id)
+    if owner is None:
+        raise NotFound("The record this photo belongs to has not reached the server yet.",
                        code="record_not_found")
-    if visit.author_id != user.id:
-        raise Forbidden("Only the author of a visit can add photos to it.")
+    if owner.author_id != user.id:
+        raise Forbidden("Only the author of a record can add photos to it.")
     existing = db.session.get(Photo, photo_id)
     if existing is not None:
         if _same_upload(existing, user, record_id, hashlib.sha256(data).hexdigest()):
@@ -49,9 +50,9 @@ def receive_photo(user: User, photo_id: str, form: dict, data: bytes) -> tuple[P
         raise Invalid(exc.message, code=exc.code, fields={"file": [exc.message]}) from exc
 
     attached = db.session.scalar(select(func.count()).where(
-        Photo.record_type == "visit", Photo.record_id == record_id))
+        Photo.record_type == record_type, Photo.record_id == record_id))
     if attached >= MAX_PHOTOS_PER_RECORD:
-        raise Invalid(f"A visit can have at most {MAX_PHOTOS_PER_RECORD} photos.",
+        raise Invalid(f"A record can have at most {MAX_PHOTOS_PER_RECORD} photos.",
                       code="too_many_photos")
 
     keys = photo_keys(photo_id)
@@ -60,7 +61,8 @@ def receive_photo(user: User, photo_id: str, form: dict, data: bytes) -> tuple[P
     store.put(keys["display"], processed.display, "image/jpeg")
     store.put(keys["thumb"], processed.thumb, "image/jpeg")
     photo = Photo(
-        id=photo_id, owner_id=user.id, record_type="visit", record_id=record_id,
+        id=photo_id, owner_id=user.id, record_type=record_type, record_id=record_id,
+        slot=form.get("slot"),
         content_type=processed.content_type, byte_size=len(processed.original),
         sha256=processed.sha256, width=processed.facts.width, height=processed.facts.height,
         original_key=keys["original"], display_key=keys["display"], thumb_key=keys["thumb"],
@@ -80,7 +82,8 @@ def receive_photo(user: User, photo_id: str, form: dict, data: bytes) -> tuple[P
         if existing is not None and _same_upload(existing, user, record_id, processed.sha256):
             return existing, False
         raise Conflict("A different photo with this ID already exists.") from None
-    flag_after_commit("photo", [photo_id])
+    if record_type == "visit":  # photo rules compare a visit's photos with its claims
+        flag_after_commit("photo", [photo_id])
     return photo, True
 
 
@@ -112,10 +115,13 @@ def _facts(facts, form: dict) -> dict:
 
 def photo_for_viewer(user: User, photo_id: str) -> Photo:
     """Return a photo the user may see (its record lies in their scope); NotFound otherwise."""
-    from fieldlog.services.visits import scoped_visits
+    from fieldlog.permissions import scope_village_ids
 
     photo = db.session.get(Photo, photo_id)
-    if photo is None or db.session.scalar(
-            scoped_visits(user).where(Visit.id == photo.record_id)) is None:
+    kind = KINDS.get(photo.record_type) if photo is not None else None
+    if kind is None or db.session.scalar(
+            select(kind.model.id).where(kind.model.id == photo.record_id,
+                                        kind.model.village_id.in_(scope_village_ids(user)))
+    ) is None:
         raise NotFound("No such photo in your scope.")
     return photo

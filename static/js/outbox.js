@@ -59,33 +59,52 @@ function putAll(store, items) {
 }
 
 /**
- * Queue a visit and its photos in one transaction; resolve once it is on disk.
- * `photos`: [{id, blob, mime, filename, taken_at, lat, lon, width, height, original}]
+ * Queue a record (any type) and its photos in one transaction; resolve once it is on disk.
+ * `photos`: [{id, blob, mime, filename, taken_at, lat, lon, width, height, original, slot}]
+ * An edit carries `record.base_version`. If the record still waits in the outbox, the new content
+ * replaces it there (keeping what the server has already seen of it).
  */
-export async function queueVisit({ record, label, userId, userName }, photos = []) {
+export async function queueRecord({ record, label, userId, userName }, photos = []) {
   const now = new Date().toISOString();
   const base = Date.now() * 100;
   const recordItem = {
-    id: record.id, kind: "record", seq: base, user_id: String(userId), user_name: userName || "",
-    record_id: record.id, state: "waiting", queued_at: now, attempts: 0, record, label,
-    photo_count: photos.length,
+    id: record.id, kind: "record", seq: base, rev: base, user_id: String(userId),
+    user_name: userName || "", record_id: record.id, state: "waiting", queued_at: now,
+    attempts: 0, record, label, photo_count: photos.length,
   };
   const photoItems = photos.map((p, i) => ({
     ...p, kind: "photo", seq: base + 1 + i, user_id: String(userId), record_id: record.id,
+    record_type: record.type, slot: p.slot || null,
     state: "waiting", queued_at: now, attempts: 0, size: p.blob ? p.blob.size : 0,
   }));
+  const write = (s) => putAll(s.outbox, [recordItem, ...photoItems]);
+  const put = async (s) => {
+    const waiting = await promisify(s.outbox.get(record.id));
+    if (waiting && waiting.kind === "record") {
+      // Never sent: it stays new. Sent before: the edit still changes what the server saw.
+      const { base_version: _ignored, ...rest } = record;
+      recordItem.record = waiting.record.base_version == null
+        ? rest : { ...rest, base_version: waiting.record.base_version };
+      recordItem.seq = waiting.seq;
+      recordItem.photo_count = (waiting.photo_count || 0) + photos.length;
+    }
+    await write(s);
+  };
   try {
-    await tx("outbox", "readwrite", (s) => putAll(s.outbox, [recordItem, ...photoItems]));
+    await tx("outbox", "readwrite", put);
   } catch (err) {
     // Some older WebKit builds cannot store Blobs: store the bytes instead.
     if (!photoItems.length) throw err;
     const buffers = await Promise.all(photoItems.map((p) => p.blob.arrayBuffer()));
     photoItems.forEach((p, i) => { p.buffer = buffers[i]; delete p.blob; });
-    await tx("outbox", "readwrite", (s) => putAll(s.outbox, [recordItem, ...photoItems]));
+    await tx("outbox", "readwrite", put);
   }
   notify({ type: "outbox", reason: "queued", id: record.id });
   return recordItem;
 }
+
+/** Queue a visit (the first record type; kept for the visit form). */
+export const queueVisit = queueRecord;
 
 /** Return every outbox item, oldest first. */
 export function listAll() {
@@ -119,9 +138,18 @@ async function trimSent(store) {
 /** The server stored a record: move it to the "recently sent" list. */
 export async function recordStored(item, result = {}) {
   await tx(["outbox", "sent"], "readwrite", async (s) => {
-    await promisify(s.outbox.delete(item.id));
+    const current = await promisify(s.outbox.get(item.id));
+    if (current && current.rev !== undefined && current.rev !== item.rev) {
+      // Edited while this version was on its way: the edit now changes the stored version.
+      if (current.record.base_version == null) current.record.base_version = result.version || 1;
+      if (current.state === "sending") current.state = "waiting";
+      await promisify(s.outbox.put(current));
+    } else {
+      await promisify(s.outbox.delete(item.id));
+    }
     await promisify(s.sent.put({
       id: item.id, kind: item.record.type, label: item.label, user_id: item.user_id,
+      version: result.version || null, review_status: result.review_status || null,
       household_id: item.record.household_id || null, occurred_at: item.record.occurred_at, sent_at: new Date().toISOString(),
       received_at: result.received_at || null, photos_total: item.photo_count || 0,
       photos_sent: 0,

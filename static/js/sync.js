@@ -149,7 +149,8 @@ async function sendPhoto(ctx, item) {
     res = await authed(ctx, (dev) => {
       const form = new FormData();
       form.append("file", blob, item.filename || `${item.id}.jpg`);
-      form.append("record_type", "visit");
+      form.append("record_type", item.record_type || "visit");
+      if (item.slot) form.append("slot", item.slot);
       form.append("record_id", item.record_id);
       if (item.taken_at) form.append("taken_at", item.taken_at);
       if (item.lat != null && item.lon != null) {

@@ -5,10 +5,12 @@ let strings = null;
 /** Return the translated string `key` with {name} placeholders filled from `vars`. */
 export function t(key, vars = {}) {
   if (!strings) {
-    try {
-      strings = JSON.parse(document.getElementById("i18n").textContent);
-    } catch (_) {
-      strings = {};
+    strings = {};
+    // The shared strings of base.html, then a page's own (<script id="i18n-page">).
+    for (const id of ["i18n", "i18n-page"]) {
+      try {
+        Object.assign(strings, JSON.parse(document.getElementById(id).textContent));
+      } catch (_) { /* absent */ }
     }
   }
   const text = strings[key] || key;
