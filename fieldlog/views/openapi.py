@@ -2,6 +2,15 @@
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
+from fieldlog.schemas.records import (
+    ActionInSchema,
+    DayMarkInSchema,
+    GoalInSchema,
+    LeaveInSchema,
+    LedgerItemInSchema,
+    LedgerUpdateInSchema,
+    MeetingInSchema,
+)
 from fieldlog.schemas.resources import (
     DeviceInSchema,
     DeviceTokenOutSchema,
@@ -10,6 +19,15 @@ from fieldlog.schemas.resources import (
     PhotoOutSchema,
 )
 from fieldlog.schemas.sync import BatchInSchema, BatchOutSchema, ErrorSchema, VisitInSchema
+
+# The record types a batch carries, by their `type` value, and their component names.
+RECORD_SCHEMAS = {
+    "visit": ("Visit", VisitInSchema), "meeting": ("Meeting", MeetingInSchema),
+    "action": ("Action", ActionInSchema), "goal": ("Goal", GoalInSchema),
+    "ledger_item": ("LedgerItem", LedgerItemInSchema),
+    "ledger_update": ("LedgerUpdate", LedgerUpdateInSchema),
+    "day_mark": ("DayMark", DayMarkInSchema), "leave": ("Leave", LeaveInSchema),
+}
 
 _ERRORS = {str(code): {"description": text, "content": {"application/json": {
     "schema": {"$ref": "#/components/schemas/Error"}}}}
@@ -59,11 +77,16 @@ def _describe_as_sent(doc: dict) -> None:
     """Correct what the schemas alone would misdescribe."""
     schemas = doc["components"]["schemas"]
     # The batch accepts anything per item (each is answered on its own), but what a client
-    # should send is a Visit.
-    schemas["BatchIn"]["properties"]["records"]["items"] = {"$ref": "#/components/schemas/Visit"}
-    # "No fix" is null, not any object (what apispec writes for a nullable Nested).
-    schemas["Visit"]["properties"]["location"]["anyOf"][1] = {
-        "type": "object", "nullable": True, "enum": [None]}
+    # should send is one of the record types, told apart by `type`.
+    refs = {kind: f"#/components/schemas/{name}" for kind, (name, _) in RECORD_SCHEMAS.items()}
+    schemas["BatchIn"]["properties"]["records"]["items"] = {
+        "oneOf": [{"$ref": ref} for ref in refs.values()],
+        "discriminator": {"propertyName": "type", "mapping": refs}}
+    # "None" is null, not any object (what apispec writes for a nullable Nested).
+    for schema in schemas.values():
+        for prop in schema.get("properties", {}).values():
+            if len(prop.get("anyOf", [])) == 2 and prop["anyOf"][1].get("nullable"):
+                prop["anyOf"][1] = {"type": "object", "nullable": True, "enum": [None]}
     # A camera's clock has no zone: the value is an ISO local time, not an RFC 3339 date-time.
     schemas["Photo"]["properties"]["taken_at"] = {
         "type": "string", "nullable": True,
@@ -80,7 +103,7 @@ def build_spec() -> dict:
     spec.components.security_scheme("session", {
         "type": "apiKey", "in": "cookie", "name": "session",
         "description": "The browser's session; POST and PUT also need the X-CSRFToken header"})
-    for name, schema in (("Error", ErrorSchema), ("Visit", VisitInSchema),
+    for name, schema in (("Error", ErrorSchema), *RECORD_SCHEMAS.values(),
                          ("BatchIn", BatchInSchema), ("BatchOut", BatchOutSchema),
                          ("Household", HouseholdOutSchema), ("Photo", PhotoOutSchema),
                          ("DeviceToken", DeviceTokenOutSchema), ("LoginIn", LoginInSchema),
@@ -99,7 +122,8 @@ def build_spec() -> dict:
         "summary": "Who this token belongs to", "security": _SECURED,
         "responses": {"200": _inline(_ME, "The user"), **_ERRORS}}})
     spec.path("/api/v1/sync", operations={"post": {
-        "summary": "Apply a batch of records (each is a Visit); answered per record, in order",
+        "summary": "Apply a batch of records of any type; answered per record, in order. "
+                   "An edit resends a record's id with base_version",
         "security": _SECURED, "requestBody": {**_json("BatchIn"), "required": True},
         "responses": {"200": _json("BatchOut"), **_ERRORS}}})
     spec.path("/api/v1/photos/{photo_id}", operations={"put": {
