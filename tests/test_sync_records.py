@@ -216,3 +216,29 @@ def test_invalid_fields_are_named(world, device):
     assert "meeting_type" in answers[0]["fields"]
     assert "title" in answers[1]["fields"] and "title" in answers[2]["fields"]
     assert "end_date" in answers[3]["fields"] and "note" in answers[4]["fields"]
+
+
+def test_a_practical_deed_takes_before_and_after_photos(client, world, device, login,
+                                                         photos_dir):
+    from fieldlog.models import Photo
+    from tests.test_photo_api import upload
+
+    phone = device(world.sec1)
+    deed = base("action", action_type="practical_deed", title="修缮排水沟", state="done")
+    sync(phone, deed)
+    before = upload(phone, photos_dir / "jpg_gps_DSCN0010.jpg", record_id=deed["id"],
+                    record_type="action", slot="before")
+    after = upload(phone, photos_dir / "jpg_mobile_HMD_Nokia_8.3_5G.jpg", record_id=deed["id"],
+                   record_type="action", slot="after")
+    assert before.status_code == after.status_code == 201
+    slots = dict(db.session.execute(select(Photo.slot, Photo.record_type).where(
+        Photo.record_id == deed["id"])).all())
+    assert slots == {"before": "action", "after": "action"}
+    bad = upload(phone, photos_dir / "jpg_gps_DSCN0010.jpg", record_id=deed["id"],
+                 record_type="action", slot="sideways")
+    assert bad.status_code == 422 and "slot" in bad.get_json()["fields"]
+    # Seen within scope only.
+    login("sup_t1")
+    assert client.get(f"/review/photos/{before.get_json()['id']}/thumb").status_code == 200
+    login("sup_t2")
+    assert client.get(f"/review/photos/{before.get_json()['id']}/thumb").status_code == 404
