@@ -18,3 +18,5 @@ def register_templating(app: Flask) -> None:
     """Add the project's filters and globals to Jinja."""
     app.jinja_env.filters["distance"] = format_distance
     app.jinja_env.globals["tag_label"] = tag_label
+    # Lets shared navigation link only to the pages this build has.
+    app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
