@@ -93,16 +93,27 @@ def _register_blueprints(app: Flask) -> None:
         account,
         admin,
         api,
+        attendance,
         auth,
+        exports,
         flags,
         inspect,
+        ledger,
+        mapview,
         mobile,
+        mobile_review,
+        month,
+        progress,
         pwa,
+        records,
         register,
         review,
+        scoring,
     )
 
-    for module in (auth, account, mobile, api, review, inspect, flags, admin, pwa, register):
+    for module in (auth, account, mobile, api, review, inspect, flags, admin, pwa, register,
+                   records, attendance, ledger, month, mapview, progress, mobile_review,
+                   scoring, exports):
         app.register_blueprint(module.bp)
 
 

@@ -72,6 +72,15 @@ class Config:
     COUNTY_VISIT_INTERVALS: dict[str, dict[str, int]] = {}
     # How many days of history the demo county gets.
     DEMO_WEEKS = 6
+    # Supervisors' map (/map): a tile server URL template ({z}/{x}/{y}, optional {s}); empty =
+    # no tiles (points and geofences on a plain background, nothing leaves the server). Its
+    # datum: "wgs84" (OpenStreetMap-style tiles) or "gcj02" (高德/腾讯 tiles: points are
+    # converted before drawing). The tile host is added to the map page's CSP img-src only.
+    MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "")
+    MAP_TILE_SUBDOMAINS = os.environ.get("MAP_TILE_SUBDOMAINS", "abc")
+    MAP_TILE_ATTRIBUTION = os.environ.get("MAP_TILE_ATTRIBUTION", "")
+    MAP_TILE_CRS = os.environ.get("MAP_TILE_CRS", "wgs84")
+    MAP_TILE_MAX_ZOOM = int(os.environ.get("MAP_TILE_MAX_ZOOM", 18))
 
 
 class TestingConfig(Config):

@@ -14,6 +14,14 @@ CSP = "; ".join([
     "form-action 'self'",
     "frame-ancestors 'none'",
 ])
+
+
+def csp_with_images(origins: list[str]) -> str:
+    """Return the CSP with extra image origins (the map page's tile server, nothing else)."""
+    return CSP.replace("img-src 'self' blob: data:",
+                       " ".join(["img-src 'self' blob: data:", *origins]), 1)
+
+
 HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",

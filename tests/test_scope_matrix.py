@@ -36,6 +36,7 @@ from fieldlog.models import CheckTask, Flag
 from fieldlog.permissions import REVIEWER_ROLES
 from fieldlog.services.auth import issue_device_token
 from tests.conftest import PASSWORD, csrf_token
+from tests.test_meetings import matrix_objects as record_objects
 from tests.test_photo_api import upload
 from tests.test_sync_api import sync, visit_payload
 
@@ -178,6 +179,23 @@ ACCESS: dict[str, Access] = {
     "mobile.home": page("secretary"),
     "mobile.new_visit": page("secretary"),
     "mobile.outbox": page("secretary"),
+    # Meetings, six-one actions and five-one goals: the secretary's phone pages and edit page
+    # (own records only); read pages for anyone whose scope holds the record.
+    "records.meetings": page("secretary"),
+    "records.new_meeting": page("secretary"),
+    "records.actions": page("secretary"),
+    "records.new_action": page("secretary"),
+    "records.new_goal": page("secretary"),
+    "records.edit": page("secretary", args={"record_type": "=action", "record_id": "action"}),
+    "records.meeting_detail": page(args={"meeting_id": "meeting"}),
+    "records.action_detail": page(args={"action_id": "action"}),
+    "records.goal_detail": page(args={"goal_id": "goal"}),
+    # The month (记实): a secretary's own on the phone; the printable monthly form of a cadre
+    # (a secretary only their own, reviewers in scope) and of a township (reviewers in scope).
+    "month.mobile": page("secretary"),
+    "month.cadre_report": page(args={"cadre_id": "cadre", "period": "=2026-10"}),
+    "month.township_report": page(*REVIEWER_ROLES, args={"township_id": "township",
+                                                         "period": "=2026-10"}),
     # The household register: its keepers (the village's secretary, an admin in scope) read,
     # import, export and edit it; every role reads coverage of a village in scope. Without
     # ?village= a reviewer or an admin is shown the villages to choose from.
@@ -192,9 +210,37 @@ ACCESS: dict[str, Access] = {
     # whose scope holds the visit (a secretary sees only their own).
     "review.visits": page(*REVIEWER_ROLES),
     "review.visits_export": page(*REVIEWER_ROLES),
+    # The supervisors' map and its data (scoped inside: tests/test_mapdata.py).
+    "mapview.index": page(*REVIEWER_ROLES),
+    "mapview.data": page(*REVIEWER_ROLES),
     "review.visit": page(args={"visit_id": "visit"}),
     "review.photo": page(args={"photo_id": "photo", "size": "=thumb"}),
     "review.reveal_phone": page(args={"visit_id": "visit"}, body=form(reason="电话回访核实")),
+    # The review loop: reviewers read the queue; supervisors and admins decide (inspectors
+    # are read-only); anyone whose scope holds a record reads its history.
+    "review.queue": page(*REVIEWER_ROLES),
+    "review.decide": page("supervisor", "admin", args={"record_type": "=visit",
+                                                       "record_id": "visit"},
+                          body=form(decision="approve", version="1")),
+    "review.bulk_approve": page("supervisor", "admin", uses=("visit",),
+                                body=lambda ctx: form(item=f"visit:{ctx.obj('visit')}:1")(ctx),
+                                expect={"foreign": status(303)},
+                                why="a record outside scope is skipped and reported, not 404"),
+    "review.history": page(args={"record_type": "=visit", "record_id": "visit"}),
+    # The secretary's returned records and the visit edit page (own records only).
+    "mobile_review.returned": page("secretary"),
+    "mobile_review.returned_json": page("secretary"),
+    "mobile_review.edit_visit": page("secretary", args={"visit_id": "visit"}),
+    # The villagers' issue ledger: the secretary's village on the phone; reviewers in scope on
+    # the web, where supervisors and admins change items (inspectors read).
+    "ledger.mobile_list": page("secretary"),
+    "ledger.mobile_json": page("secretary"),
+    "ledger.mobile_new": page("secretary"),
+    "ledger.mobile_item": page("secretary", args={"item_id": "ledger_item"}),
+    "ledger.index": page(*REVIEWER_ROLES),
+    "ledger.item": page(*REVIEWER_ROLES, args={"item_id": "ledger_item"}),
+    "ledger.change": page("supervisor", "admin", args={"item_id": "ledger_item"},
+                          body=form(note="已电话督办")),
     # The signed-in user's own account.
     "account.index": SIGNED_IN,
     "account.password": page(body=form(current_password="not-my-password",
@@ -226,9 +272,25 @@ ACCESS: dict[str, Access] = {
         answer_households="5", answer_industry="茶叶", answer_open_items="0",
         outcome="passed", notes="")),
     "inspect.summary": page(*REVIEWER_ROLES),
+    # Progress of each cadre: reviewers only (no ranking of cadres on a secretary's phone);
+    # a cadre outside the scope is a 404 (tests/test_progress.py).
+    "progress.table": page(*REVIEWER_ROLES),
+    "progress.cadre": page(*REVIEWER_ROLES, args={"cadre_id": "cadre"}),
     # Reviewers explain an integrity flag on a record in their scope.
     "flags.explain": page(*REVIEWER_ROLES, args={"flag_id": "flag"},
                           body=form(reason="已电话回访，户主确认")),
+    # Attendance and leave: the cadre's phone pages; approvals by supervisors (the level whose
+    # turn it is, in scope); the monthly sheet for reviewers; the county's settings for admins.
+    "attendance.mobile": page("secretary"),
+    "attendance.mark_day": page("secretary"),
+    "attendance.leave_list": page("secretary"),
+    "attendance.new_leave": page("secretary"),
+    "attendance.approvals": page("supervisor"),
+    "attendance.decide": page("supervisor", args={"leave_id": "leave"},
+                              body=form(decision="approved", comment="")),
+    "attendance.index": page(*REVIEWER_ROLES),
+    "attendance.settings": page("admin", body=form(threshold="20", level_0="township",
+                                                   from_0="1", level_1="county", from_1="4")),
     # The sync API.
     "api.openapi": PUBLIC,
     "api.login_device": Access("public", body=lambda ctx: {"json": {
@@ -246,6 +308,19 @@ ACCESS: dict[str, Access] = {
                                expect={"ok": status(201), "foreign": status(403)},
                                why="receive_photo answers 403 (not 404) for a visit of "
                                    "another author; the visit's UUID must already be known"),
+    # The 千分制 assessment: reviewers read, supervisors and admins score by hand, admins edit
+    # the county's rubric; secretaries never see scores.
+    "scoring.index": page(*REVIEWER_ROLES),
+    "scoring.cadre": page(*REVIEWER_ROLES, args={"cadre_id": "cadre"}),
+    "scoring.manual": page("supervisor", "admin", args={"cadre_id": "cadre"},
+                           body=form(item="evaluation", points="80", reason="群众评价较好")),
+    "scoring.rubric": page("admin", body=lambda ctx: {"data": {"rubric": __import__(
+        "json").dumps(__import__("fieldlog.services.settings", fromlist=["DEFAULTS"])
+                      .DEFAULTS["scoring_rubric"])}}),
+    # Office exports (XLSX/CSV) of the records in scope.
+    "exports.index": page(*REVIEWER_ROLES),
+    "exports.download": page(*REVIEWER_ROLES, args={"kind": "=work_ledger", "fmt": "=xlsx"}),
+    "exports.record_form": page(*REVIEWER_ROLES, args={"cadre_id": "cadre", "fmt": "=csv"}),
 }
 
 
@@ -306,6 +381,24 @@ def _check_photo(task: CheckTask) -> dict:
     return {"task_id": task.id, "photo_id": photo.id}
 
 
+def _leave(device, sec) -> str:
+    """A pending two-day leave request of `sec` (its township decides it)."""
+    from tests.test_attendance import leave
+
+    record = leave("2026-12-01", "2026-12-02")
+    sync(device(sec), record)
+    return record["id"]
+
+
+def _ledger_item(device, sec, household) -> str:
+    """An open ledger item of `sec`'s village, raised by `household`."""
+    from tests.test_ledger import item_payload
+
+    record = item_payload(household)
+    sync(device(sec), record)
+    return record["id"]
+
+
 @pytest.fixture
 def objects(app, world, device) -> dict:
     return build_objects(world, device)
@@ -354,6 +447,7 @@ def build_objects(world, device) -> dict:
                    for role in (*ROLES, None)},
         "user": table(world.sec2.id),
         "cadre": table(world.sec1.id),
+        "township": table(world.t1.id, ("supervisor",), world.t2.id),
         # Each actor's own samples and tasks; the other actor's are foreign.
         "sample": {**table(samples["inspector"], ("inspector",), samples["admin"]),
                    "admin": {"own": samples["admin"], "foreign": samples["inspector"]}},
@@ -363,6 +457,10 @@ def build_objects(world, device) -> dict:
         "check_photo": {**table(_check_photo(inspector_v1), ("supervisor",),
                                 _check_photo(tasks["inspector"][world.v3.id])),
                         "admin": {"own": _check_photo(admin_v1), "foreign": None}},
+        "leave": table(_leave(device, world.sec1), local, _leave(device, world.sec3)),
+        "ledger_item": table(_ledger_item(device, world.sec1, world.h1[0]), local,
+                             _ledger_item(device, world.sec3, world.h3[0])),
+        **record_objects(world, device, table, local),  # meeting, action, goal
         "new_uuid": {role: {"own": None, "foreign": None} for role in (*ROLES, None)},
     }
 

@@ -32,6 +32,7 @@ from fieldlog.schemas.sync import VisitInSchema
 from fieldlog.services import demo_data as vocab
 from fieldlog.services.auth import hash_password
 from fieldlog.services.demo_photos import scene_jpeg
+from fieldlog.services.demo_records import build_demo_records
 from fieldlog.services.geo import distance_m
 from fieldlog.services.org import add_unit
 from fieldlog.services.photos import process_photo
@@ -103,11 +104,18 @@ def build_demo_county(seed: int) -> str:
     if photos:
         db.session.execute(insert(Photo), photos)
     db.session.commit()
+    more = build_demo_records(run.rng, secretaries, {u.username: u for u in users}, first_day,
+                              today, zone)
 
     households = sum(len(r) for r in registers.values())
     return (f"Demo county {county.name}: {len(townships)} townships, {len(villages)} villages, "
             f"{households} households, {len(users)} users, {len(visits)} visits, "
-            f"{len(photos)} photos. Password for every demo user: {PASSWORD}")
+            f"{len(photos)} photos{_more(more)}. Password for every demo user: {PASSWORD}")
+
+
+def _more(counts: dict[str, int]) -> str:
+    """Describe the records beyond visits (none in a county with no history yet)."""
+    return "".join(f", {n} {name}" for name, n in counts.items())
 
 
 # --- the org tree -------------------------------------------------------------------------------

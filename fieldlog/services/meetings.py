@@ -115,7 +115,7 @@ def meeting_detail(user: User, meeting_id: str) -> MeetingDetail:
         .join(LedgerLink, LedgerLink.item_id == LedgerItem.id)
         .outerjoin(Household, Household.id == LedgerItem.household_id)
         .where(LedgerLink.record_type == "meeting", LedgerLink.record_id == meeting.id)
-        .order_by(LedgerItem.occurred_at, LedgerItem.id)).tuples())
+        .order_by(LedgerItem.occurred_at, LedgerItem.id)).all())
     return MeetingDetail(meeting, photos_of("meeting", meeting.id), place_of(meeting),
                          linked_goals("meeting", meeting.id), items)
 
@@ -138,3 +138,26 @@ def meeting_counts_by_type(user_ids: list[int], start: date | datetime,
     for author_id, meeting_type, count in rows:
         result[author_id][meeting_type] = count
     return result
+
+
+# What a request raised at a villagers' say is about (the ledger's categories).
+LEDGER_CATEGORY_LABELS = {
+    "infrastructure": _l("Roads, water and power"),  # 基础设施
+    "industry_jobs": _l("Industry and jobs"),  # 产业就业
+    "social_security": _l("Social security"),  # 社会保障
+    "health": _l("Health"),  # 医疗卫生
+    "education": _l("Education"),  # 教育
+    "housing": _l("Housing"),  # 住房
+    "environment": _l("Living environment"),  # 人居环境
+    "dispute": _l("Dispute"),  # 矛盾纠纷
+    "other": _l("Other"),  # 其他
+}
+
+
+def household_choices(village_id: int) -> list[dict]:
+    """Return the village's households for a "who raised it" picker (one light query)."""
+    rows = db.session.execute(
+        select(Household.id, Household.head_name, Household.house_label)
+        .where(Household.village_id == village_id, Household.anonymised_at.is_(None))
+        .order_by(Household.house_label))
+    return [{"id": hid, "head_name": name, "house_label": label} for hid, name, label in rows]

@@ -7,6 +7,7 @@ from flask_login import current_user
 from fieldlog.extensions import db
 from fieldlog.models import OrgUnit
 from fieldlog.permissions import roles_required
+from fieldlog.services.ledger import open_item_dicts
 from fieldlog.services.timefmt import local_today
 from fieldlog.services.visits import household_dicts, secretary_home, tag_choices
 
@@ -26,8 +27,14 @@ def home():
     village = _village()
     today = local_today()
     figures = secretary_home(current_user, today, village.id)
+    try:  # the review area may not be installed yet
+        from fieldlog.services.review import returned_count
+    except ImportError:
+        returned = 0
+    else:
+        returned = returned_count(current_user)
     return render_template(
-        "mobile/home.html", user=current_user, village=village,
+        "mobile/home.html", user=current_user, village=village, returned_count=returned,
         month_label=format_skeleton("yMMMM", today, locale=get_locale()),
         month_visits=figures.month_visits, month_households=figures.month_households,
         households_total=figures.households_total, unvisited=figures.unvisited[:30],
@@ -42,6 +49,7 @@ def new_visit():
     return render_template(
         "mobile/new_visit.html", village=village, households=household_dicts(village.id),
         tags=tag_choices(), preselect=request.args.get("household"),
+        ledger_open=open_item_dicts(village.id, local_today()),
     )
 
 

@@ -76,6 +76,22 @@ function markHouseholds(items, sent) {
   }
 }
 
+/** Keep this month's record (/m/month) cached for offline use: ask the service worker to
+ *  fetch it now and then while online, so it opens without signal too. */
+const WARM_EVERY_MS = 30 * 60 * 1000;
+
+function warmMonth() {
+  const user = pageUser();
+  const worker = navigator.serviceWorker && navigator.serviceWorker.controller;
+  if (!user || !worker || navigator.onLine === false) return;
+  const key = `fieldlog:month-warmed:${user.id}`;
+  let last = 0;
+  try { last = Number(localStorage.getItem(key) || 0); } catch (_) { /* private mode */ }
+  if (Date.now() - last < WARM_EVERY_MS) return;
+  worker.postMessage({ type: "warm", urls: ["/m/month"] });
+  try { localStorage.setItem(key, String(Date.now())); } catch (_) { /* private mode */ }
+}
+
 onChange((detail) => {
   if (detail && detail.type === "sync") sending = detail.phase === "sending";
   render();
@@ -84,3 +100,4 @@ self.addEventListener("online", render);
 self.addEventListener("offline", render);
 sending = syncStatus().phase === "sending";
 render();
+warmMonth();

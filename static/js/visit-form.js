@@ -5,6 +5,7 @@ import { preparePhoto } from "./camera.js";
 import { pageUser } from "./device.js";
 import { queueVisit, uuid4 } from "./outbox.js";
 import { h, localInputValue, t, toast } from "./ui.js";
+import { initLedgerOffer, queueLedgerFor } from "./ledger-offer.js";
 
 const form = document.getElementById("visit-form");
 const $ = (id) => document.getElementById(id);
@@ -254,6 +255,9 @@ async function save(ev) {
       id: r.id, blob: r.blob, mime: r.mime, filename: r.filename, taken_at: r.taken_at,
       lat: r.lat, lon: r.lon, width: r.width, height: r.height, mode: r.mode,
     })));
+    // The request goes to the ledger after its visit (the server needs the source first).
+    await queueLedgerFor(record, { head_name: state.selected.head_name })
+      .catch((err) => console.error("ledger:", err));
     sessionStorage.removeItem(DRAFT_KEY);
     sessionStorage.setItem("fieldlog:toast", JSON.stringify({
       message: t("saved"), action: { label: t("record_another"), href: "/m/visits/new" },
@@ -304,6 +308,7 @@ function init() {
   const draftHousehold = restoreDraft(requested);
   const pre = requested || draftHousehold;
   if (pre) select(pre);
+  initLedgerOffer();
   form.dataset.ready = "1";
 }
 

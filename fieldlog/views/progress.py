@@ -1,0 +1,108 @@
+"""Progress of each cadre (desktop): the table of a scope for a period, and one cadre's page.
+
+Supervisors, inspectors and admins only: the phone never shows a ranking of cadres.
+"""
+from flask import Blueprint, abort, flash, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from werkzeug.routing import BuildError
+
+from fieldlog.errors import Invalid, NotFound
+from fieldlog.permissions import REVIEWER_ROLES, roles_required
+from fieldlog.services import progress as service
+from fieldlog.services.timefmt import local_today
+
+bp = Blueprint("progress", __name__, url_prefix="/progress")
+
+PERIOD_KINDS = {"month": _l("Month"), "quarter": _l("Quarter"), "year": _l("Year"),
+                "term": _l("Term")}
+MEETING_LABELS = {
+    "branch_assembly": _l("Branch assembly"), "branch_committee": _l("Branch committee"),
+    "party_group": _l("Party group"), "party_lecture": _l("Party lecture"),
+    "villagers_say": _l("Villagers' say"), "two_committees": _l("Two committees"),
+    "other": _l("Other"),
+}
+SIX_ONE_LABELS = {
+    "visit_all": _l("Visit every household"), "party_lecture": _l("Give a party lecture"),
+    "practical_deed": _l("Deliver a practical deed"), "activity": _l("Organise an activity"),
+    "plan": _l("Write a plan"), "pledge": _l("Make a pledge"),
+}
+ACTION_STATE_LABELS = {"planned": _l("Planned"), "under_way": _l("Under way"),
+                       "done": _l("Done")}
+DAY_LABELS = {"records": _l("Records in the village"), "marked": _l("Marked present"),
+              "official": _l("Official business"), "leave": _l("Leave")}
+RECORD_LABELS = {"visit": _l("Visit"), "meeting": _l("Meeting"), "action": _l("Six-one action"),
+                 "ledger_item": _l("Ledger item")}
+STATUS_LABELS = {"submitted": _l("Submitted"), "returned": _l("Returned"),
+                 "approved": _l("Approved")}
+# Where a record opens: endpoint and the name of its id argument.
+RECORD_PAGES = {"visit": ("review.visit", "visit_id"),
+                "meeting": ("records.meeting_detail", "meeting_id"),
+                "action": ("records.action_detail", "action_id"),
+                "ledger_item": ("ledger.item", "item_id")}
+
+
+@bp.app_template_global("progress_record_url")
+def record_url(kind: str, record_id: str) -> str | None:
+    """Return the page of a record, or None while its page does not exist."""
+    endpoint, arg = RECORD_PAGES[kind]
+    try:
+        return url_for(endpoint, **{arg: record_id})
+    except BuildError:
+        return None
+
+
+def _period() -> tuple[service.Period, str | None]:
+    """Read ?period= (or ?kind= for the running one); a malformed one falls back to the month."""
+    today = local_today()
+    kind = request.args.get("kind", "")
+    if kind in PERIOD_KINDS and not request.args.get("period"):
+        return service.Period.around(kind, today), None
+    try:
+        return service.Period.parse(request.args.get("period"), today), None
+    except Invalid as exc:
+        return service.Period.around("month", today), exc.message
+
+
+def _int(name: str) -> int | None:
+    return request.args.get(name, type=int)
+
+
+@bp.get("/")
+@roles_required(*REVIEWER_ROLES)
+def table():
+    period, error = _period()
+    query = service.TableQuery(
+        township=_int("township"), village=_int("village"), below=bool(request.args.get("below")),
+        q=request.args.get("q", "").strip()[:40],
+        sort=request.args.get("sort") if request.args.get("sort") in service.SORTS else "place",
+        desc=request.args.get("dir") == "desc")
+    if error:
+        flash(error, "error")
+    rows = service.progress_table(current_user, period, query)
+    townships, villages = service.scope_places(current_user)
+    return render_template(
+        "progress/table.html", rows=rows, period=period, query=query, townships=townships,
+        villages=villages, kinds=PERIOD_KINDS, six_one=SIX_ONE_LABELS,
+        meeting_labels=MEETING_LABELS), 422 if error else 200
+
+
+@bp.get("/cadre/<int:cadre_id>")
+@roles_required(*REVIEWER_ROLES)
+def cadre(cadre_id: int):
+    try:
+        person = service.cadre_in_scope(current_user, cadre_id)
+    except NotFound:
+        abort(404)
+    period, error = _period()
+    if error:
+        flash(error, "error")
+    figures = service.cadre_figures([person.id], period, with_days=True)[person.id]
+    return render_template(
+        "progress/cadre.html", cadre=person, figures=figures, period=period, kinds=PERIOD_KINDS,
+        months=service.calendar_months(figures.start, figures.end),
+        per_day=service.records_per_day(person.id, figures.start, figures.end),
+        recent=service.recent_records(person.id), today=local_today(),
+        six_one=SIX_ONE_LABELS, meeting_labels=MEETING_LABELS, states=ACTION_STATE_LABELS,
+        day_labels=DAY_LABELS, record_labels=RECORD_LABELS, status_labels=STATUS_LABELS,
+    ), 422 if error else 200

@@ -1,0 +1,256 @@
+"""Village days from located records and marks, the phone calendar, the sheet, the settings."""
+import json
+import uuid
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import event, select
+
+from fieldlog.extensions import db
+from fieldlog.models import AuditEntry, CountySetting, DayMark, LeaveRequest
+from fieldlog.services.attendance import (
+    leave_days_taken,
+    month_summary,
+    parse_chain,
+    village_days,
+)
+from fieldlog.services.settings import county_setting
+from tests.test_sync_api import sync, visit_payload
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+INSIDE = {"lat": 26.5806, "lon": 106.7104, "accuracy_m": 15.0}  # ~70 m from V1's centre
+OUTSIDE = {"lat": 26.7000, "lon": 106.7100, "accuracy_m": 15.0}  # ~13 km north of V1
+NOV = (date(2026, 11, 1), date(2026, 11, 30))
+
+
+def at(day: int, hour: int, minute: int = 0, month: int = 11) -> str:
+    """An ISO time in the county's zone (Asia/Shanghai)."""
+    return datetime(2026, month, day, hour, minute, tzinfo=SHANGHAI).isoformat()
+
+
+def located_visit(household, when: str, where: dict | None = INSIDE) -> dict:
+    location = {**where, "located_at": when} if where else None
+    return visit_payload(household, occurred_at=when, device_created_at=when, location=location)
+
+
+def mark(day: str, kind: str = "present", reason: str = "other", **extra) -> dict:
+    now = datetime.now(SHANGHAI).isoformat()
+    return {"type": "day_mark", "id": str(uuid.uuid4()), "occurred_at": now,
+            "device_created_at": now, "day": day, "kind": kind, "reason": reason,
+            "note": "在村里和村委一起看茶园", **extra}
+
+
+def leave(start: str, end: str, **extra) -> dict:
+    now = datetime.now(SHANGHAI).isoformat()
+    return {"type": "leave", "id": str(uuid.uuid4()), "occurred_at": now,
+            "device_created_at": now, "leave_type": "personal", "start_date": start,
+            "end_date": end, "reason": "家中有事", **extra}
+
+
+def stored(answers):
+    assert all(a["status"] == "stored" for a in answers), answers
+    return answers
+
+
+# --- day computation ---------------------------------------------------------------------
+
+
+def test_located_record_inside_the_geofence_counts_outside_or_unlocated_does_not(world, device):
+    phone = device(world.sec1)
+    h = world.h1[0]
+    stored(sync(phone, located_visit(h, at(3, 10)), located_visit(h, at(4, 10), OUTSIDE),
+                located_visit(h, at(5, 10), None)))
+    days = village_days([world.sec1.id], *NOV)[world.sec1.id]
+    assert days == {date(2026, 11, 3): "records"}
+
+
+def test_a_meeting_with_a_fix_counts_too(world, device):
+    phone = device(world.sec1)
+    when = at(6, 15)
+    stored(sync(phone, {"type": "meeting", "id": str(uuid.uuid4()), "occurred_at": when,
+                        "device_created_at": when, "meeting_type": "branch_committee",
+                        "title": "支委会", "topics": "冬季防火",
+                        "location": {**INSIDE, "located_at": when}}))
+    assert village_days([world.sec1.id], *NOV)[world.sec1.id] == {date(2026, 11, 6): "records"}
+
+
+def test_the_day_is_the_county_local_day(world, device):
+    """23:30 and 00:10 Shanghai time fall on two local days, though on one UTC day."""
+    phone = device(world.sec1)
+    h = world.h1[0]
+    stored(sync(phone, located_visit(h, at(10, 23, 30)), located_visit(h, at(12, 0, 10))))
+    days = village_days([world.sec1.id], *NOV)[world.sec1.id]
+    assert set(days) == {date(2026, 11, 10), date(2026, 11, 12)}
+    # A period starting on the 12th still sees a record made 10 minutes after its midnight,
+    # and one ending on the 10th sees one 30 minutes before the next midnight.
+    assert set(village_days([world.sec1.id], date(2026, 11, 12), date(2026, 11, 12))
+               [world.sec1.id]) == {date(2026, 11, 12)}
+    assert set(village_days([world.sec1.id], date(2026, 11, 10), date(2026, 11, 10))
+               [world.sec1.id]) == {date(2026, 11, 10)}
+    assert village_days([world.sec1.id], date(2026, 11, 11), date(2026, 11, 11)) == {
+        world.sec1.id: {}}
+
+
+def test_marked_and_official_days_count_leave_is_leave(world, device):
+    phone = device(world.sec1)
+    stored(sync(phone, mark("2026-11-02"), mark("2026-11-05", "official", "training"),
+                leave("2026-11-16", "2026-11-17")))
+    request = db.session.scalar(select(LeaveRequest))
+    request.state = "approved"
+    db.session.commit()
+    stored(sync(phone, located_visit(world.h1[0], at(17, 9))))  # came back early: present
+    days = village_days([world.sec1.id], *NOV)[world.sec1.id]
+    assert days == {date(2026, 11, 2): "marked", date(2026, 11, 5): "official",
+                    date(2026, 11, 16): "leave", date(2026, 11, 17): "records"}
+    summary = month_summary(world.sec1, 2026, 11)
+    assert summary.village_days == 3 and summary.counts["marked"] == 1
+    assert summary.counts["official"] == 1 and summary.leave_taken == 2
+    assert summary.threshold == 20 and summary.below
+    assert leave_days_taken([world.sec1.id], date(2026, 11, 17), date(2026, 11, 30)) == {
+        world.sec1.id: 1}
+
+
+def test_a_mark_is_edited_with_its_version(world, device):
+    phone = device(world.sec1)
+    first = mark("2026-11-02")
+    stored(sync(phone, first))
+    again = {**first, "kind": "official", "reason": "meeting", "note": "县里开会",
+             "base_version": 1}
+    [answer] = stored(sync(phone, again))
+    assert answer["version"] == 2
+    assert db.session.get(DayMark, first["id"]).kind == "official"
+    # A second mark for the same day is refused: change the first one instead.
+    [answer] = sync(phone, mark("2026-11-02"))
+    assert answer["status"] == "invalid"
+
+
+def test_many_cadres_cost_a_fixed_number_of_queries(world, device):
+    for sec, h in ((world.sec1, world.h1[0]), (world.sec2, world.h2[0]),
+                   (world.sec3, world.h3[0])):
+        phone = device(sec)
+        for day in range(1, 8):
+            stored(sync(phone, visit_payload(h, occurred_at=at(day, 10),
+                                             device_created_at=at(day, 10))))
+    ids = [world.sec1.id, world.sec2.id, world.sec3.id]
+    db.session.expire_all()
+    statements = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        days = village_days(ids, *NOV)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    # V2 and V3 visits are located at V1's test point: only sec1's are inside their village.
+    assert len(days[ids[0]]) == 7 and days[ids[1]] == {}
+    # leave + marks + one per record table, whatever the number of users.
+    assert len(statements) <= 2 + 5, statements
+
+
+# --- the phone calendar -----------------------------------------------------------------------
+
+
+def test_phone_calendar_shows_days_and_the_count(world, device, client, login):
+    phone = device(world.sec1)
+    today = datetime.now(SHANGHAI).date()
+    stored(sync(phone, located_visit(world.h1[0], datetime.now(SHANGHAI).replace(
+        hour=0, minute=30).isoformat()), mark(today.replace(day=1).isoformat())
+                if today.day > 1 else mark(today.isoformat(), "official", "meeting")))
+    login("sec1")
+    page = client.get("/m/attendance").get_data(as_text=True)
+    assert 'data-testid="village-days">' + ("2" if today.day > 1 else "1") in page
+    assert 'data-testid="threshold">20<' in page
+    assert f'data-day="{today.isoformat()}" data-state="records"' in page
+    assert client.get("/m/attendance/mark").status_code == 200
+    assert client.get("/m/attendance?month=2026-10").status_code == 200
+    assert client.get("/m/attendance?month=garbage").status_code == 200
+
+
+def test_phone_pages_are_for_secretaries(world, client, login):
+    login("sup_t1")
+    for url in ("/m/attendance", "/m/attendance/mark", "/m/leave", "/m/leave/new"):
+        assert client.get(url).status_code == 403
+
+
+# --- the supervisors' sheet -------------------------------------------------------------------
+
+
+def test_monthly_sheet_lists_cadres_in_scope_with_the_threshold(world, device, client, login):
+    stored(sync(device(world.sec1), located_visit(world.h1[0], at(3, 10)), mark("2026-11-04")))
+    login("sup_t1")
+    with client.session_transaction() as s:
+        s["locale"] = "en"
+    page = client.get("/attendance?month=2026-11").get_data(as_text=True)
+    assert f'data-cadre-id="{world.sec1.id}" data-village-days="2" data-below="1"' in page
+    assert f'data-cadre-id="{world.sec2.id}"' in page
+    assert f'data-cadre-id="{world.sec3.id}"' not in page  # another township
+    assert 'data-day="2026-11-03" data-state="records"' in page
+    assert 'data-day="2026-11-04" data-state="marked"' in page
+    login("sec1")
+    assert client.get("/attendance").status_code == 403
+
+
+# --- settings ---------------------------------------------------------------------------------
+
+
+def settings_form(token, threshold="18", rows=(("township", "1"), ("county", "3"), ("", ""))):
+    data = {"csrf_token": token, "threshold": threshold}
+    for n, (level, from_days) in enumerate(rows):
+        data[f"level_{n}"], data[f"from_{n}"] = level, from_days
+    return data
+
+
+def test_admin_edits_threshold_and_chain_audited(world, client, login):
+    session = login("admin")
+    response = client.post("/admin/settings/attendance", data=settings_form(session.csrf))
+    assert response.status_code == 302
+    assert county_setting(world.v1, "attendance_days_per_month") == 18
+    assert county_setting(world.v1, "leave_chain") == [
+        {"level": "township", "from_days": 1}, {"level": "county", "from_days": 3}]
+    actions = db.session.scalars(select(AuditEntry.details).where(
+        AuditEntry.action == "settings.update")).all()
+    assert sorted(json.loads(d)["key"] for d in actions) == [
+        "attendance_days_per_month", "leave_chain"]
+    assert client.get("/admin/settings/attendance").status_code == 200
+
+
+def test_bad_settings_are_refused_and_nothing_changes(world, client, login):
+    session = login("admin")
+    with client.session_transaction() as s:
+        s["locale"] = "en"
+    for data, message in (
+            (settings_form(session.csrf, threshold="40"), "from 1 to 31"),
+            (settings_form(session.csrf, rows=(("township", "3"), ("county", "3"), ("", ""))),
+             "more days than the step before"),
+            (settings_form(session.csrf, rows=(("mayor", "1"), ("", ""), ("", ""))),
+             "township or county"),
+            (settings_form(session.csrf, rows=(("township", "0"), ("", ""), ("", ""))),
+             "at least 1"),
+            (settings_form(session.csrf, rows=(("", ""), ("", ""), ("", ""))),
+             "at least one step")):
+        response = client.post("/admin/settings/attendance", data=data)
+        assert response.status_code == 422
+        assert message in response.get_data(as_text=True)
+    assert db.session.scalar(select(CountySetting)) is None
+    login("sup_county")
+    assert client.get("/admin/settings/attendance").status_code == 403
+
+
+def test_parse_chain_accepts_a_single_step():
+    assert parse_chain([("county", "1"), ("", "")]) == [{"level": "county", "from_days": 1}]
+
+
+def test_village_days_of_nobody_is_empty(app):
+    assert village_days([], *NOV) == {}
+    assert leave_days_taken([], *NOV) == {}
+    assert village_days([1], date(2026, 11, 2), date(2026, 11, 1)) == {1: {}}
+
+
+def test_today_default(world):
+    # The month of a cadre with nothing recorded: zero village days, below the threshold.
+    summary = month_summary(world.sec2, 2026, 2)
+    assert summary.village_days == 0 and summary.below
+    assert summary.first == date(2026, 2, 1) and summary.last == date(2026, 2, 28)
+    assert summary.last - summary.first == timedelta(days=27)
