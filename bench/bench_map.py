@@ -31,9 +31,9 @@ def seed_map_visits(session, count: int, *, days: int = 60, households_per_villa
                     seed: int = 7, batch: int = 10_000) -> tuple[datetime, datetime]:
     """Insert `count` located visits by the world's secretaries in bulk; return their time span.
 
-    Each village gets extra households; visits fall within about 2 km of the village centre
-    (a tenth of them further out, as records made away from the village are), spread over the
-    last `days` days. Returns (earliest, latest) as naive UTC.
+    Each village gets extra households; most visits fall within about 1 km of the village
+    centre (a tenth further out, as records made away from the village are), spread over
+    the last `days` days. Returns (earliest, latest) as naive UTC.
     """
     rng = random.Random(seed)
     villages = {v.id: v for v in session.scalars(select(OrgUnit).where(OrgUnit.kind == "village"))}
@@ -51,7 +51,7 @@ def seed_map_visits(session, count: int, *, days: int = 60, households_per_villa
     for n in range(count):
         cadre = cadres[n % len(cadres)]
         village = villages[cadre.scope_unit_id]
-        spread = 0.05 if rng.random() < 0.1 else 0.012
+        spread = 0.03 if rng.random() < 0.1 else 0.004  # about 450 m; one in ten far out
         when = earliest + timedelta(seconds=rng.randrange(days * 86400 - 3600))
         rows.append({
             "id": str(uuid.uuid4()), "author_id": cadre.id, "village_id": village.id,

@@ -13,7 +13,28 @@ from fieldlog import create_app
 from fieldlog.domain import TAGS
 from fieldlog.errors import Conflict
 from fieldlog.extensions import db
-from fieldlog.models import Assignment, Household, HouseholdTag, OrgUnit, Photo, User, Visit
+from fieldlog.models import (
+    Action,
+    Assignment,
+    DayMark,
+    Goal,
+    GoalLink,
+    Household,
+    HouseholdTag,
+    LeaveDecision,
+    LeaveRequest,
+    LedgerEvent,
+    LedgerItem,
+    LedgerLink,
+    Meeting,
+    OrgUnit,
+    Photo,
+    RecordVersion,
+    ReviewDecision,
+    User,
+    Visit,
+)
+from fieldlog.models.records import ACTION_TYPES, MEETING_TYPES, STATUSES
 from fieldlog.services.auth import authenticate
 from fieldlog.services.demo import build_demo_county
 from fieldlog.services.geo import distance_m
@@ -114,7 +135,7 @@ def test_demo_visits_are_past_in_scope_and_believable(demo):
         assert local.date() < today and local.weekday() < 5
         assert time(8, 30) <= local.time() <= time(18, 30)
         assert visit.occurred_at < visit.device_created_at < visit.received_at < now
-        assert visit.status == "submitted" and visit.version == 1 and len(visit.content_hash) == 64
+        assert visit.status in STATUSES and visit.version == 1 and len(visit.content_hash) == 64
         assert visit.heard
         if visit.lat is not None:
             assert 5 <= visit.accuracy_m <= 40
@@ -210,3 +231,68 @@ def test_seed_demo_command_prints_the_summary_once(app):
     with pytest.raises(Conflict):  # a second county would clash; nothing is half-written
         build_demo_county(seed=4)
     assert count(User) == 12 and count(OrgUnit) == 12
+
+
+def test_demo_has_every_other_kind_of_record(demo):
+    """Meetings of each type, six-one actions, goals, the ledger, day marks, leave, reviews."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    secretaries = list(db.session.scalars(select(User).where(User.role == "secretary")))
+    meetings = list(db.session.scalars(select(Meeting)))
+    assert {m.meeting_type for m in meetings} >= set(MEETING_TYPES) - {"other"}
+    actions = list(db.session.scalars(select(Action)))
+    assert {a.action_type for a in actions} == set(ACTION_TYPES)
+    assert {a.state for a in actions} == {"planned", "under_way", "done"}
+    assert all(a.done_on for a in actions if a.state == "done")
+    assert count(Goal) >= len(secretaries) and count(GoalLink) >= len(secretaries)
+    for model in (Meeting, Action, Goal, LedgerItem, DayMark, LeaveRequest):
+        for row in db.session.scalars(select(model)):
+            assert row.occurred_at < row.received_at < now
+            assert row.village_id == row.author.scope_unit_id
+            assert db.session.scalar(select(func.count()).select_from(RecordVersion).where(
+                RecordVersion.record_id == row.id)) == 1  # stored as the phone sent it
+
+    items = list(db.session.scalars(select(LedgerItem)))
+    assert {i.state for i in items} == {"open", "in_progress", "resolved", "feedback"}
+    for item in items:
+        assert db.session.scalar(select(LedgerLink.record_type).where(
+            LedgerLink.item_id == item.id)) == "visit"
+        events = list(db.session.scalars(select(LedgerEvent).where(
+            LedgerEvent.item_id == item.id).order_by(LedgerEvent.occurred_at)))
+        assert [e.to_state for e in events] == ["in_progress", "resolved", "feedback"][
+            :len(events)]
+        assert len(events) == ["open", "in_progress", "resolved", "feedback"].index(item.state)
+        if item.state in ("resolved", "feedback"):
+            assert item.occurred_at < item.resolved_at < now
+    marks = list(db.session.scalars(select(DayMark)))
+    assert {m.kind for m in marks} == {"present", "official"} and all(m.note for m in marks)
+
+    leaves = {state: [r for r in db.session.scalars(select(LeaveRequest)) if r.state == state]
+              for state in ("pending", "approved", "rejected")}
+    assert leaves["approved"] and leaves["pending"]
+    sup_town = db.session.scalar(select(User).where(User.username == "sup_town"))
+    assert any(r.village.path.startswith(sup_town.scope_unit.path) for r in leaves["pending"])
+    for leave in leaves["approved"]:
+        decisions = list(db.session.scalars(select(LeaveDecision).where(
+            LeaveDecision.leave_id == leave.id)))
+        assert decisions and {d.decision for d in decisions} == {"approved"}
+    decisions = list(db.session.scalars(select(ReviewDecision)))
+    returned = [d for d in decisions if d.decision == "returned"]
+    assert returned and all(d.comment for d in returned)
+    assert any(d.decision == "approved" for d in decisions)
+    for d in decisions:
+        record = db.session.get(Visit if d.record_type == "visit" else Meeting, d.record_id)
+        assert record.status == d.decision and d.decided_at > record.received_at
+    assert "meetings" in demo and "records returned" in demo
+
+
+def test_demo_records_feed_the_progress_table(demo):
+    from fieldlog.services.progress import Period, cadre_figures
+
+    secretaries = list(db.session.scalars(select(User).where(User.role == "secretary")))
+    figures = cadre_figures([s.id for s in secretaries], Period.parse("term"))
+    assert sum(f.visits["total"] for f in figures.values()) == count(Visit)
+    assert sum(f.meetings_total for f in figures.values()) == count(Meeting)
+    assert all(f.days_in_village > 0 and f.six_one_done >= 2 for f in figures.values())
+    assert sum(f.returned for f in figures.values()) == db.session.scalar(
+        select(func.count()).select_from(ReviewDecision).where(
+            ReviewDecision.decision == "returned"))

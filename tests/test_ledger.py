@@ -297,3 +297,19 @@ def test_phone_pages_render(client, world, device, login):
     assert 'data-testid="count-overdue">1<' in page
     assert "三组村民" in page
     assert client.get("/m/ledger/new").status_code == 200
+
+
+def test_period_and_overdue_filters_on_the_web(client, world, device, login):
+    today = date.today()
+    old = make_item(world, device, occurred_at=(datetime.now(UTC) - timedelta(days=40))
+                    .isoformat(), due_date=(today - timedelta(days=30)).isoformat())
+    new = make_item(world, device)
+    login("sup_county")
+    start = (today - timedelta(days=7)).isoformat()
+    recent = client.get(f"/ledger?start={start}&end={today.isoformat()}").get_data(as_text=True)
+    assert new in recent and old not in recent
+    late = client.get("/ledger?overdue=1").get_data(as_text=True)
+    assert old in late and new not in late
+    assert 'data-testid="count-overdue" data-count="1"' in late
+    bad = client.get("/ledger?start=not-a-date&state=nonsense&village=x")
+    assert bad.status_code == 200 and new in bad.get_data(as_text=True)

@@ -101,3 +101,13 @@ def test_list_pages_through_the_visits_keeping_filters(client, world, login, dev
     assert f"/review/?page=2&amp;village={world.v1.id}" in first
     second = client.get(f"/review/?village={world.v1.id}&page=2").get_data(as_text=True)
     assert second.count('data-testid="visit-row"') == 1
+
+
+def test_visit_page_offers_decisions_to_supervisors_only(client, world, login, visits):
+    login("sup_t1")
+    page = client.get(f"/review/visits/{visits['v1'][0]}").get_data(as_text=True)
+    assert 'data-testid="approve"' in page and 'data-status="submitted"' in page
+    assert f"/review/records/visit/{visits['v1'][0]}/history" in page
+    login("inspector")
+    page = client.get(f"/review/visits/{visits['v1'][0]}").get_data(as_text=True)
+    assert 'data-testid="approve"' not in page and 'data-testid="history-link"' in page

@@ -202,7 +202,8 @@ def test_history_shows_the_diff_after_an_edit_through_sync(client, world, login,
     versions = version_diffs("visit", visit["id"])
     assert [v.version for v in versions] == [1, 2]
     [change] = versions[1].changes
-    assert (change.name, change.old, change.new) == ("heard", "老人身体还好。", "老人腿疼，需要复诊。")
+    assert (change.name, change.old, change.new) == \
+        ("heard", "老人身体还好。", "老人腿疼，需要复诊。")
     who = login("sup_t1")
     english(client)
     decide(client, who, "visit", visit["id"], 2, "return", "写清楚复诊时间。")
@@ -292,3 +293,27 @@ def test_review_summary_counts_per_author(client, world, login, records):
     assert counts[world.sec1.id] == {"total": 3, "submitted": 1, "approved": 1, "returned": 1}
     assert counts[world.sec2.id]["submitted"] == 1
     assert counts[world.sup_t1.id]["total"] == 0
+
+
+def test_queue_query_count_does_not_grow_with_rows(client, world, login, device):
+    from sqlalchemy import event
+
+    login("sup_t1")
+    phone = device(world.sec1)
+
+    def count_queries() -> int:
+        statements = []
+        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            assert client.get("/review/queue").status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        return len(statements)
+
+    sync(phone, visit_payload(world.h1[0]), meeting())
+    few = count_queries()
+    sync(phone, *[visit_payload(world.h1[n % 5]) for n in range(10)],
+         *[meeting() for _ in range(8)])
+    many = count_queries()
+    assert many == few, f"{few} queries for 2 rows, {many} for 20"

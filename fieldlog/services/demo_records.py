@@ -134,11 +134,11 @@ class _Clock:
         return datetime.combine(day, moment, tzinfo=self.zone)
 
 
-def _record(rng, kind: str, when: datetime, spot, **fields) -> dict:
-    record = {"type": kind, "id": _uuid(rng), "occurred_at": when.isoformat(),
+def _record(rng, record_type: str, when: datetime, spot, **fields) -> dict:
+    record = {"type": record_type, "id": _uuid(rng), "occurred_at": when.isoformat(),
               "device_created_at": (when + timedelta(minutes=rng.randint(1, 20))).isoformat(),
               **fields}
-    if spot is not None and kind not in ("ledger_update", "leave"):
+    if spot is not None and record_type not in ("ledger_update", "leave"):
         record["location"] = {"lat": round(spot.lat + rng.uniform(-0.002, 0.002), 6),
                               "lon": round(spot.lon + rng.uniform(-0.002, 0.002), 6),
                               "accuracy_m": round(rng.uniform(6, 25), 1)}
@@ -159,7 +159,7 @@ def _batch(rng, clock, sec, visits: list[Visit], pending_leave: bool) -> tuple[l
         when = clock.at(clock.workday(), 9, 16)
         expected = rng.randint(8, 40)
         records.append(_record(
-            rng, clock, "meeting", when, village, meeting_type=meeting_type, title=title,
+            rng, "meeting", when, village, meeting_type=meeting_type, title=title,
             place="村委会会议室", host=sec.user.display_name, expected_count=expected,
             attended_count=expected - rng.randint(0, 4), attendees="", topics=topics,
             decisions=decisions,
@@ -170,7 +170,7 @@ def _batch(rng, clock, sec, visits: list[Visit], pending_leave: bool) -> tuple[l
     for action_type, (title, description, evidence) in ACTIONS.items():
         when, state = clock.at(clock.workday()), states[action_type]
         records.append(_record(
-            rng, clock, "action", when, village, action_type=action_type, title=title,
+            rng, "action", when, village, action_type=action_type, title=title,
             description=description, state=state, evidence=evidence if state == "done" else "",
             done_on=when.date().isoformat() if state == "done" else None,
             due_date=(clock.today + timedelta(days=40)).isoformat()
@@ -293,23 +293,36 @@ def _decide_leave(rng, reviewers: dict[str, User], outcomes: dict[str, str]) -> 
 
 def _backdate(rng) -> None:
     """Move server times back to when the phones would have synced (the demo loads today)."""
-    now = datetime.now(UTC).replace(tzinfo=None)
+    now = datetime.now(UTC).replace(tzinfo=None) - timedelta(minutes=5)
+    received: dict[str, datetime] = {}
     for model in (Goal, Meeting, Action, LedgerItem, DayMark, LeaveRequest):
-        for row in db.session.scalars(select(model)):
-            row.received_at = min(row.device_created_at + timedelta(minutes=rng.randint(2, 90)),
-                                  now - timedelta(minutes=5))
-            db.session.execute(update(RecordVersion).where(
-                RecordVersion.record_id == row.id).values(received_at=row.received_at))
-    for event in db.session.scalars(select(LedgerEvent).order_by(LedgerEvent.occurred_at)):
-        event.received_at = min(event.occurred_at + timedelta(minutes=rng.randint(2, 60)),
-                                now - timedelta(minutes=5))
-        item = db.session.get(LedgerItem, event.item_id)
-        item.state_changed_at = event.occurred_at
-        if event.to_state == "resolved":
-            item.resolved_at = event.occurred_at
-        elif event.to_state == "feedback":
-            item.feedback_at = event.occurred_at
-    db.session.flush()
+        rows = db.session.execute(select(model.id, model.device_created_at)
+                                  .order_by(model.device_created_at, model.id)).all()
+        moved = [{"id": rid, "received_at": min(made + timedelta(minutes=rng.randint(2, 90)),
+                                                now)} for rid, made in rows]
+        received.update((row["id"], row["received_at"]) for row in moved)
+        if moved:
+            db.session.execute(update(model), moved)
+    versions = [{"id": vid, "received_at": received[rid]} for vid, rid in db.session.execute(
+        select(RecordVersion.id, RecordVersion.record_id)) if rid in received]
+    if versions:
+        db.session.execute(update(RecordVersion), versions)
+    events, items = [], {}
+    for eid, item_id, at, state in db.session.execute(
+            select(LedgerEvent.id, LedgerEvent.item_id, LedgerEvent.occurred_at,
+                   LedgerEvent.to_state).order_by(LedgerEvent.occurred_at, LedgerEvent.id)):
+        events.append({"id": eid, "received_at": min(at + timedelta(minutes=rng.randint(2, 60)),
+                                                     now)})
+        item = items.setdefault(item_id, {"id": item_id})
+        item["state_changed_at"] = at
+        if state in ("resolved", "feedback"):
+            item[f"{state}_at"] = at
+    if events:
+        db.session.execute(update(LedgerEvent), events)
+    for item in items.values():  # rows differ in their keys: one statement each (a few dozen)
+        db.session.execute(update(LedgerItem).where(LedgerItem.id == item.pop("id"))
+                           .values(**item))
+    db.session.expire_all()
 
 
 def _review(rng, reviewers: dict[str, User]) -> dict[str, int]:

@@ -22,7 +22,7 @@ from fieldlog.models.ledger import LEDGER_HANDLERS, LEDGER_STATES
 from fieldlog.permissions import scope_village_ids
 from fieldlog.services.audit import record as audit
 from fieldlog.services.ledger_changes import Change, ChangeRefused, apply_change
-from fieldlog.services.timefmt import local_midnight_utc
+from fieldlog.services.timefmt import local_midnight_utc, local_today
 
 LEDGER_CATEGORY_LABELS = {
     "infrastructure": _l("Infrastructure"),  # 基础设施
@@ -318,7 +318,7 @@ def ledger_counts(user_ids: list[int], start: date, end: date,
     zero = {uid: {"opened": 0, "resolved": 0, "overdue": 0} for uid in user_ids}
     if not user_ids:
         return zero
-    today = today or date.today()
+    today = today or local_today()
     lo, hi = local_midnight_utc(start), local_midnight_utc(end + timedelta(days=1))
     opened = and_(LedgerItem.occurred_at >= lo, LedgerItem.occurred_at < hi)
     resolved = and_(LedgerItem.resolved_at.is_not(None), LedgerItem.resolved_at >= lo,

@@ -33,7 +33,7 @@ from fieldlog.models import (
     Visit,
 )
 from fieldlog.models.records import ACTION_STATES, ACTION_TYPES, MEETING_TYPES
-from fieldlog.services.settings import county_setting
+from fieldlog.services.settings import county_id_of, county_setting
 from fieldlog.services.timefmt import local_midnight_utc, local_today
 
 SUMMARY_CHARS = 60
@@ -155,9 +155,14 @@ def month_records(users: list[User], period: Period, *, details: bool = True) ->
     ids = [u.id for u in users]
     places = _places(users, period)
     records = {u.id: MonthRecord(u, period, *places[u.id]) for u in users}
+    required: dict[int, int] = {}  # per county: one settings query each, not one per cadre
     for record in records.values():
         if record.village is not None:
-            record.days_required = int(county_setting(record.village, "attendance_days_per_month"))
+            county = county_id_of(record.village)
+            if county not in required:
+                required[county] = int(county_setting(record.village,
+                                                      "attendance_days_per_month"))
+            record.days_required = required[county]
     window = (period.start_utc, period.end_utc)
     _visits(records, ids, window)
     _meetings(records, ids, window)

@@ -266,8 +266,9 @@ def metric_values(f: Any) -> dict[str, float | None]:
     """Turn a cadre's period figures (progress.CadreFigures) into the rubric's metric values.
 
     Counts are per month of the window counted (a running month is cut at today), and days
-    are measured against the days expected so far, so a score mid-month is fair. A cadre with
-    no ledger item raised has a full resolution rate unless an older item is overdue.
+    are measured against the days expected so far, so a score mid-month is fair. A rate with
+    nothing to measure (no ledger item raised, no record made) is None: no points, so a cadre
+    who records nothing is not rewarded for having nothing returned.
     """
     if f is None:
         return dict.fromkeys(METRICS)
@@ -276,10 +277,7 @@ def metric_values(f: Any) -> dict[str, float | None]:
     key_total = f.coverage["sanlao"][1] + f.coverage["sanhu"][1]
     actions = sum(sum(states.values()) for states in f.actions.values())
     records = f.visits["total"] + f.meetings_total + actions + f.ledger_opened
-    if f.ledger_opened:
-        resolution = f.ledger_resolved / f.ledger_opened
-    else:
-        resolution = 0.0 if f.ledger_overdue else 1.0
+    resolution = _ratio(f.ledger_resolved, f.ledger_opened)
     return {
         "days_ratio": _ratio(f.days_in_village, f.days_expected or f.days_required),
         "visits_per_month": f.visits["total"] / months,
@@ -288,7 +286,7 @@ def metric_values(f: Any) -> dict[str, float | None]:
         "six_one": f.six_one_done / 6,
         "meetings_per_month": f.meetings_total / months,
         "ledger_resolution": resolution,
-        "returned_rate": min(1.0, f.returned / records) if records else 0.0,
+        "returned_rate": min(1.0, f.returned / records) if records else None,
     }
 
 

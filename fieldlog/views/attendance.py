@@ -26,14 +26,15 @@ REASON_LABELS = {"meeting": _l("Meeting"), "training": _l("Training"),
                  "project": _l("Project work"), "other": _l("Other")}
 LEAVE_TYPE_LABELS = {"personal": _l("Personal leave"), "sick": _l("Sick leave"),
                      "annual": _l("Annual leave"), "other": _l("Other leave")}
-STATE_LABELS = {"pending": _l("Pending"), "approved": _l("Approved"),
-                "rejected": _l("Rejected"), "cancelled": _l("Withdrawn")}
-LEVEL_LABELS = {"township": _l("Township"), "county": _l("County")}
+STATE_LABELS = {"pending": _l("Awaiting approval"), "approved": _l("Leave approved"),
+                "rejected": _l("Leave rejected"), "cancelled": _l("Withdrawn")}
+DECISION_LABELS = {"approved": _l("Agreed"), "rejected": _l("Did not agree")}
+LEVEL_LABELS = {"township": _l("Township level"), "county": _l("County level")}
 
 
 def _labels() -> dict:
     return {"day": DAY_LABELS, "reason": REASON_LABELS, "leave_type": LEAVE_TYPE_LABELS,
-            "state": STATE_LABELS, "level": LEVEL_LABELS}
+            "state": STATE_LABELS, "decision": DECISION_LABELS, "level": LEVEL_LABELS}
 
 
 def _village() -> OrgUnit:

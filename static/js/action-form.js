@@ -52,7 +52,7 @@ function init() {
   if (lockIfApproved(form, edit)) return;
   const gps = edit ? null : startGps();
   if (edit) {
-    $("gps-status").hidden = true; // an edit keeps the location of the first save
+    $("gps-status").parentElement.hidden = true; // an edit keeps the location of the first save
     setRadio(form, "action_type", data.action_type);
     for (const input of form.querySelectorAll('input[name="action_type"]')) {
       input.disabled = input.value !== data.action_type; // the type of a record stays

@@ -15,7 +15,7 @@ function init() {
   if (lockIfApproved(form, edit)) return;
   const gps = edit ? null : startGps();
   if (edit) {
-    $("gps-status").hidden = true;
+    $("gps-status").parentElement.hidden = true; // an edit keeps the location of the first save
     setRadio(form, "goal_type", data.goal_type);
     setRadio(form, "state", data.state || "under_way");
     for (const name of TEXTS) form.elements[name].value = data[name] || "";

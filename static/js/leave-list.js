@@ -14,8 +14,18 @@ async function queuedLeaves() {
   } catch (_) { return []; }
 }
 
+// Requests shown as still on the phone; when one is gone from the outbox the server has it,
+// and the page reloads to show it as the server now sees it.
+let shown = null;
+
 async function render() {
   const items = await queuedLeaves();
+  const now = new Set(items.map((it) => it.record.id));
+  if (shown && [...shown].some((id) => !now.has(id)) && navigator.onLine !== false) {
+    window.location.reload();
+    return;
+  }
+  shown = now;
   const box = document.getElementById("queued-leaves");
   const fresh = items.filter((it) => !it.record.cancel && it.record.base_version == null);
   box.replaceChildren(...fresh.map((it) => h("li", {

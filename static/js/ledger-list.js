@@ -82,6 +82,8 @@ async function render() {
   }
   const empty = $("ledger-filter-empty");
   if (empty) empty.hidden = visible > 0 || (!pending.hidden);
+  const none = document.querySelector("[data-testid=ledger-empty]");
+  if (none) none.hidden = fresh.length > 0;
   document.body.dataset.ledgerReady = "1";
 }
 

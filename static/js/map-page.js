@@ -10,7 +10,7 @@ const form = document.getElementById("map-filters");
 const cfg = root.dataset;
 
 const CLUSTER_UNTIL = 16; // below this zoom, points closer than a cell are drawn as one bubble
-const CELL = 46; // cluster cell, CSS pixels
+const CELL = 58; // cluster cell, CSS pixels; a bubble stays inside its cell, so none overlap
 const PAD = 0.2; // the canvas reaches this share of the view beyond each edge (pan without gaps)
 const COLOR = { inside: "#1f5fbf", outside: "#e07000", unknown: "#6b7380", meeting: "#7b3fb8" };
 const STATUS = ["inside", "outside", "unknown"];
@@ -197,12 +197,15 @@ const PointsLayer = L.Layer.extend({
         singles.push(first[c]);
         continue;
       }
-      const x = sx[c] / k;
-      const y = sy[c] / k;
-      const r = Math.min(26, 11 + Math.log10(k) * 5);
+      const r = Math.min(21, 10 + Math.log10(k) * 4.5);
+      const inset = r + 5;
+      const x0 = (c % cols) * CELL;
+      const y0 = Math.floor(c / cols) * CELL;
+      const x = Math.min(x0 + CELL - inset, Math.max(x0 + inset, sx[c] / k));
+      const y = Math.min(y0 + CELL - inset, Math.max(y0 + inset, sy[c] / k));
       ctx.beginPath();
       ctx.arc(x, y, r + 4, 0, 2 * Math.PI);
-      ctx.fillStyle = "rgba(31, 95, 191, .18)";
+      ctx.fillStyle = "rgba(31, 95, 191, .2)";
       ctx.fill();
       ctx.beginPath();
       ctx.arc(x, y, r, 0, 2 * Math.PI);
@@ -212,7 +215,7 @@ const PointsLayer = L.Layer.extend({
         ctx.beginPath();
         ctx.arc(x, y, r + 2, -Math.PI / 2, -Math.PI / 2 + 2 * Math.PI * (out[c] / k));
         ctx.strokeStyle = COLOR.outside;
-        ctx.lineWidth = 4;
+        ctx.lineWidth = 3;
         ctx.stroke();
       }
       ctx.fillStyle = "#fff";
@@ -401,18 +404,33 @@ function setUpFilters(map, layer) {
   township.addEventListener("change", syncVillages);
   syncDates();
   syncVillages();
+  const box = document.getElementById("map-filter-box");
+  const summary = box.querySelector("[data-filter-summary]");
+  const narrow = window.matchMedia("(max-width: 640px)");
+  const describe = () => {
+    const parts = [period.selectedOptions[0]?.text];
+    for (const select of [township, village, form.querySelector("[name=cadre]")]) {
+      if (select && select.value) parts.push(select.selectedOptions[0].text);
+    }
+    summary.textContent = parts.filter(Boolean).join(" · ");
+  };
+  describe();
+  if (narrow.matches) box.open = false; // on a phone the map comes first
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     history.replaceState(null, "", `${location.pathname}?${query()}`);
+    describe();
+    if (narrow.matches) box.open = false;
     load(map, layer);
   });
 }
 
 function start() {
   const tiles = Boolean(cfg.tileUrl);
-  const map = L.map(root, { preferCanvas: true, zoomControl: true, worldCopyJump: false,
+  const map = L.map(root, { preferCanvas: true, zoomControl: true, zoomSnap: tiles ? 1 : 0.5,
     minZoom: 3, maxZoom: Number(cfg.maxZoom) || 18, attributionControl: tiles,
     tapTolerance: 20 });
+  root.fieldlogMap = map; // for tests and the console
   map.createPane("points").style.zIndex = 450;
   if (tiles) {
     map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');

@@ -246,9 +246,25 @@ export function clearErrors(form) {
   if (box) box.hidden = true;
 }
 
+/** Once a field with an error is changed, its error goes away. */
+function clearOnInput(form) {
+  if (form.dataset.clearsErrors) return;
+  form.dataset.clearsErrors = "1";
+  const clear = (ev) => {
+    const box = ev.target.closest(".has-error");
+    if (!box) return;
+    box.classList.remove("has-error");
+    for (const node of box.querySelectorAll(":scope > .field-error[data-generated]")) node.remove();
+    if (!form.querySelector(".has-error")) $("form-error").hidden = true;
+  };
+  form.addEventListener("input", clear);
+  form.addEventListener("change", clear);
+}
+
 /** Show errors [[element, message], ...] next to their fields; false if there were any. */
 export function showErrors(form, errors) {
   clearErrors(form);
+  clearOnInput(form);
   if (!errors.length) return true;
   for (const [el, message] of errors) {
     el.classList.add("has-error");

@@ -64,6 +64,7 @@ def test_offline_mark_and_leave_then_township_approves(browsing, live_server, sh
     expect(cell).to_have_attribute("data-pending", "1")
     expect(cell).to_have_class(re.compile(r"\bday-official\b"))
     expect(by_id(page, "village-days")).to_have_text("1")
+    expect(by_id(page, "count-official")).to_have_text("1")
     shot(page, shots, "03-calendar-pending")
 
     by_id(page, "new-leave-link").tap()
@@ -84,16 +85,15 @@ def test_offline_mark_and_leave_then_township_approves(browsing, live_server, sh
     with server.db() as session:
         assert session.scalar(select(LeaveRequest)) is None
 
-    # Signal is back: both records go out.
+    # Signal is back: both records go out, and the list shows the request as the server has it.
     context.set_offline(False)
-    expect(by_id(page, "queued-leave")).to_have_count(0, timeout=SYNC_TIMEOUT_MS)
+    item = by_id(page, "leave-item")
+    expect(item).to_have_attribute("data-state", "pending", timeout=SYNC_TIMEOUT_MS)
+    expect(by_id(page, "queued-leave")).to_have_count(0)
     mark = wait_for_db(server, lambda s: s.scalar(select(DayMark)))
     leave = wait_for_db(server, lambda s: s.scalar(select(LeaveRequest)))
     assert mark.kind == "official" and mark.reason == "training" and mark.day == today
     assert leave.state == "pending" and leave.days == 2 and leave.start_date == start
-    page.reload()
-    item = by_id(page, "leave-item")
-    expect(item).to_have_attribute("data-state", "pending")
     expect(by_id(page, "withdraw")).to_be_visible()
     shot(page, shots, "06-leave-pending")
     page.goto("/m/attendance")
@@ -126,3 +126,28 @@ def test_offline_mark_and_leave_then_township_approves(browsing, live_server, sh
     expect(by_id(page, "leave-step")).to_contain_text("同意，注意安全")
     expect(by_id(page, "withdraw")).to_have_count(0)
     shot(page, shots, "11-leave-approved")
+
+
+def test_withdraw_a_pending_request_from_the_phone(browsing, live_server, shots):
+    server = live_server
+    day = datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=3)
+    page = browsing.phone().new_page()
+    sign_in_secretary(page, server)
+    page.goto("/m/leave/new")
+    expect(page.locator("#leave-form")).to_have_attribute("data-ready", "1")
+    by_id(page, "leave-start").fill(day.isoformat())
+    by_id(page, "leave-start").dispatch_event("change")
+    expect(by_id(page, "leave-end")).to_have_value(day.isoformat())
+    by_id(page, "save-leave").tap()
+    page.wait_for_url("**/m/leave")
+    item = by_id(page, "leave-item")
+    expect(item).to_have_attribute("data-state", "pending", timeout=SYNC_TIMEOUT_MS)
+    leave = wait_for_db(server, lambda s: s.scalar(select(LeaveRequest)))
+    assert leave is not None and leave.days == 1
+    page.once("dialog", lambda dialog: dialog.accept())
+    by_id(page, "withdraw").tap()
+    expect(item).to_have_attribute("data-state", "cancelled", timeout=SYNC_TIMEOUT_MS)
+    with server.db() as session:
+        assert session.get(LeaveRequest, leave.id).state == "cancelled"
+    expect(by_id(page, "withdraw")).to_have_count(0)
+    shot(page, shots, "12-leave-withdrawn")

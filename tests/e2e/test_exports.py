@@ -1,7 +1,7 @@
 """A township supervisor downloads the month's 驻村工作台账 as XLSX from the exports page and
 scores a cadre's manual item with a reason. Desktop viewport, headless Chromium.
 
-Screenshots: test-artifacts/e2e/exports-*.png (look at them).
+Screenshots: test-artifacts/e2e/exports/*.png (look at them).
 """
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -17,8 +17,10 @@ REASON = "群众评价好，驻村扎实，主动协调修缮排水沟。"
 
 
 def shot(page, artifacts, name: str) -> None:
+    folder = artifacts / "exports"  # a folder of our own: other runs empty the top level
+    folder.mkdir(exist_ok=True)
     page.evaluate("() => window.scrollTo(0, 0)")
-    page.screenshot(path=str(artifacts / f"exports-{name}.png"), full_page=True,
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True,
                     animations="disabled", caret="initial")
 
 

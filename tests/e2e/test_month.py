@@ -29,8 +29,8 @@ def _at(days_ago: int, hour: int) -> str:
 
 
 def _record(record_type: str, at: str, **fields) -> dict:
-    return {"type": record_type, "id": str(uuid.uuid4()), "occurred_at": at, "device_created_at": at,
-            "location": CENTRE, **fields}
+    return {"type": record_type, "id": str(uuid.uuid4()), "occurred_at": at,
+            "device_created_at": at, "location": CENTRE, **fields}
 
 
 def seed_month(server) -> None:

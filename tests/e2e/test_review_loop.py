@@ -5,9 +5,16 @@ under /m/returned with the comment; the secretary fixes it offline and it syncs 
 is back as version 2; the supervisor sees the change in the history and approves; the phone can
 no longer change it. Screenshots: test-artifacts/e2e/review-*.png.
 """
+from types import SimpleNamespace
+
 from playwright.sync_api import expect
 
-from fieldlog.models import ReviewDecision, Visit
+from fieldlog.models import ReviewDecision, User, Visit
+from fieldlog.services.auth import issue_device_token
+from tests.e2e.test_offline_visit import PORTRAIT
+from tests.test_photo_api import upload
+from tests.test_review_queue import meeting
+from tests.test_sync_api import sync, visit_payload
 from tests.e2e.test_offline_visit import (
     SYNC_TIMEOUT_MS,
     by_id,
@@ -24,7 +31,24 @@ COMMENT = "请写清楚困难的具体情况，以及需要哪方面的帮助。
 FIXED = "老两口冬季取暖用煤缺口约一吨，屋顶漏雨，需申请临时救助并修缮屋顶。"
 
 
-def test_review_loop(browsing, live_server, artifacts):
+def more_work(server, photos_dir) -> None:
+    """Other records waiting in the queue: a meeting, a visit with a photo, one without a fix."""
+    with server.app.app_context(), server.db() as session:
+        _token, raw = issue_device_token(session.get(User, server.world.sec1_id), "e2e")
+    client = server.app.test_client()
+    headers = {"Authorization": f"Bearer {raw}"}
+    phone = SimpleNamespace(post=lambda url, **kw: client.post(url, headers=headers, **kw),
+                            put=lambda url, **kw: client.put(url, headers=headers, **kw))
+    first, second = (SimpleNamespace(id=h.id) for h in server.world.households_v1[2:4])
+    with server.app.app_context():
+        pictured = visit_payload(first, heard="孩子在县城读高中，学费有压力。",
+                                 requests="了解助学贷款政策。")
+        sync(phone, meeting(attended_count=18, topics="讨论通组路硬化"), pictured,
+             visit_payload(second, location=None, heard="户主外出务工，家中老人独居。"))
+        assert upload(phone, photos_dir / PORTRAIT, record_id=pictured["id"]).status_code == 201
+
+
+def test_review_loop(browsing, live_server, artifacts, photos_dir):
     server = live_server
     household = key_household(server, "hardship")
 
@@ -44,7 +68,8 @@ def test_review_loop(browsing, live_server, artifacts):
     assert visit is not None and visit.version == 1 and visit.status == "submitted"
     visit_id = visit.id
 
-    # 2. The supervisor finds it in the queue and returns it with a comment.
+    # 2. The supervisor finds it in the queue (with other work) and returns it with a comment.
+    more_work(server, photos_dir)
     desk = browsing.desktop().new_page()
     sign_in(desk, "sup_t1", server.password)
     desk.goto("/review/queue")
@@ -52,7 +77,7 @@ def test_review_loop(browsing, live_server, artifacts):
     expect(row).to_be_visible()
     expect(row).to_contain_text(household.head_name)
     expect(row.get_by_test_id("queue-location")).to_contain_text("m")
-    shot(desk, artifacts, "review-01-queue")
+    shot(desk, artifacts, "review-01-queue", full_page=True)
     # A return without a comment is refused (the browser's own check first, then the server's).
     row.get_by_test_id("return-open").click()
     row.get_by_test_id("return-comment").fill(COMMENT)
