@@ -267,3 +267,26 @@ def test_home_hub_links_every_record_kind_and_counts_returned(client, world, oct
     assert re.search(r'data-testid="returned-badge" data-count="1"', page)
     # "Record a visit" stays first.
     assert page.index('data-testid="record-visit"') < page.index('data-testid="hub"')
+
+
+def test_a_township_of_cadres_costs_a_few_grouped_queries(app, world, october):
+    """Per kind of record one grouped query for every cadre; per village only the coverage."""
+    from sqlalchemy import event
+
+    from fieldlog.services.month import month_records
+
+    def statements_for(users) -> int:
+        statements = []
+        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        db.session.expire_all()
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            with app.test_request_context():
+                month_records(users, Period(2026, 10))
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        return len(statements)
+
+    one = statements_for([world.sec1])
+    three = statements_for([world.sec1, world.sec2, world.sec3])  # three villages
+    assert three <= one + 3 * 2 + 2, (one, three)

@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import tempfile
 
 import pytest
 from openpyxl import load_workbook
@@ -14,6 +15,7 @@ from fieldlog.services.timefmt import local_today
 from tests.test_sync_api import sync, visit_payload
 from tests.test_sync_records import base, meeting
 
+MONTH = ""  # this month's key, set by the `records` fixture (it needs the app's time zone)
 
 
 @pytest.fixture
@@ -53,9 +55,13 @@ def _actions(action: str) -> list[dict]:
         select(AuditEntry.details).where(AuditEntry.action == action))]
 
 
-def test_work_ledger_xlsx_has_a_sheet_per_kind_titled_marked_and_scoped(client, login, records):
+def test_work_ledger_xlsx_has_a_sheet_per_kind_titled_marked_and_scoped(
+        client, login, records, monkeypatch, tmp_path):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     login("sup_t1")
     book = _xlsx(client.get(f"/exports/work_ledger.xlsx?period={MONTH}"))
+    assert client.head(f"/exports/work_ledger.xlsx?period={MONTH}").status_code == 200
+    assert not list(tmp_path.glob("fieldlog-export-*"))  # the temporary files are gone
     assert book.sheetnames == ["走访记录", "会议记录", "六个一", "民情事项", "驻村与报备"]
     visits = _rows(book["走访记录"])
     assert "测试县" in visits[0][0] and "驻村工作台账" in visits[0][0]
@@ -72,7 +78,7 @@ def test_work_ledger_xlsx_has_a_sheet_per_kind_titled_marked_and_scoped(client, 
     assert _rows(book["六个一"])[4][6] == "讲好一堂党课"
     assert _rows(book["民情事项"])[4][12] == "办理中"
     assert _rows(book["驻村与报备"])[4][6:10][1:] == ["报备公务", "培训", "县委组织部培训"]
-    [audit] = _actions("export.work_ledger")
+    audit = _actions("export.work_ledger")[0]
     assert audit["period"] == MONTH and audit["village_id"] is None
 
 

@@ -225,14 +225,24 @@ def _styled(ws, value, font):
     return cell
 
 
-def stream_file(path: str, size: int = 256 * 1024) -> Iterator[bytes]:
-    """Yield a file's bytes and delete it afterwards (also when the client goes away)."""
-    try:
-        with open(path, "rb") as handle:
-            while chunk := handle.read(size):
-                yield chunk
-    finally:
-        os.unlink(path)
+class stream_file:  # noqa: N801  (used like a function: stream_file(path))
+    """Iterate a file's bytes and delete it when the server closes the response.
+
+    WSGI servers call close() whether the body was sent in full, cut off, or never started
+    (a HEAD request), which a generator's `finally` would miss in the last case.
+    """
+
+    def __init__(self, path: str, size: int = 256 * 1024):
+        self.path, self.size, self.handle = path, size, open(path, "rb")  # noqa: SIM115
+
+    def __iter__(self) -> Iterator[bytes]:
+        while chunk := self.handle.read(self.size):
+            yield chunk
+
+    def close(self) -> None:
+        self.handle.close()
+        if os.path.exists(self.path):
+            os.unlink(self.path)
 
 
 # --- 驻村工作台账: every record of the period -------------------------------------------------

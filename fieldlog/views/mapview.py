@@ -63,7 +63,7 @@ def data():
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
     response = Response(body, mimetype="application/json")
     if "gzip" in request.headers.get("Accept-Encoding", "") and len(body) > 2048:
-        response.set_data(gzip.compress(body, compresslevel=5))
+        response.set_data(gzip.compress(body, compresslevel=3))
         response.headers["Content-Encoding"] = "gzip"
     response.headers["Vary"] = "Accept-Encoding"
     response.headers["Cache-Control"] = "private, no-store"

@@ -62,8 +62,9 @@ def _cadre_page(cadre_id: int, errors: dict | None = None, form: dict | None = N
     [score] = service.period_scores([cadre.id], period)
     return render_template(
         "scoring/cadre.html", cadre=cadre, score=score, period=period, kinds=PERIOD_KINDS,
-        metrics=service.METRICS, counts=service.COUNT_METRICS, can_score=current_user.role in service.SCORERS,
-        errors=errors or {}, form=form or {}, reason_max=service.REASON_MAX,
+        metrics=service.METRICS, counts=service.COUNT_METRICS,
+        can_score=current_user.role in service.SCORERS, errors=errors or {}, form=form or {},
+        reason_max=service.REASON_MAX,
         bands=service.rubric_for(cadre.scope_unit)["bands"], label_of=service.label_of,
     ), 422 if error and status == 200 else status
 

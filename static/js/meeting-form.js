@@ -126,10 +126,9 @@ function init() {
       ...base, ...values, goal_ids: goalIds(form),
       photo_ids: [...before, ...picked.map((p) => p.id)],
     };
-    const when = new Date(record.occurred_at).toLocaleDateString(document.documentElement.lang);
     const entries = [{
       record, photos: picked,
-      label: { head_name: values.title || typeLabel(values.meeting_type), house_label: when },
+      label: { head_name: values.title || typeLabel(values.meeting_type), house_label: values.place },
     }];
     const now = new Date().toISOString();
     for (const row of items) {

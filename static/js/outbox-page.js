@@ -82,8 +82,11 @@ function visitCard(g) {
   return h("li", { class: `card outbox-item is-${st}`, dataset: { testid: "outbox-item", state: st, recordId: g.id } },
     h("div", { class: "item-head" },
       h("span", { class: "item-title" },
-        label.head_name || t("unknown_household"), " ",
-        label.house_label ? h("span", { class: "muted" }, label.house_label) : null),
+        r && r.record.type && r.record.type !== "visit"
+          ? h("span", { class: "type-tag", dataset: { testid: "outbox-type" } }, t(`type_${r.record.type}`)) : null,
+        label.title || label.head_name || t("unknown_household"), " ",
+        label.house_label ? h("span", { class: "muted" }, label.house_label) : null,
+        r && r.record.base_version ? h("span", { class: "muted small" }, ` ${t("edit_of", { n: r.record.base_version + 1 })}`) : null),
       h("span", { class: `state-pill state-${st}`, dataset: { testid: "outbox-state" } }, t(`state_${st}`))),
     h("p", { class: "muted small" }, [when, photosLine,
       r && r.record.follow_up ? t("follow_up") : ""].filter(Boolean).join(" · ")),
@@ -94,11 +97,25 @@ function visitCard(g) {
     actions);
 }
 
+/** Where a sent record can be seen again, by its type. */
+function sentHref(s) {
+  const paths = {
+    visit: `/review/visits/${s.id}`, meeting: `/review/meetings/${s.id}`,
+    action: `/review/actions/${s.id}`, goal: `/review/goals/${s.id}`,
+    ledger_item: `/m/ledger/${s.id}`, ledger_update: s.item_id ? `/m/ledger/${s.item_id}` : "/m/ledger",
+    day_mark: "/m/attendance", leave: "/m/leave",
+  };
+  return paths[s.kind || "visit"] || "/m/";
+}
+
 function sentRow(s) {
+  const typed = s.kind && s.kind !== "visit";
   return h("li", {},
-    h("a", { class: "list-item", href: `/review/visits/${s.id}`, dataset: { testid: "sent-item" } },
+    h("a", { class: "list-item", href: sentHref(s), dataset: { testid: "sent-item" } },
       h("span", { class: "list-main" },
-        h("span", { class: "list-title" }, (s.label && s.label.head_name) || t("unknown_household"), " ",
+        h("span", { class: "list-title" },
+          typed ? h("span", { class: "type-tag" }, t(`type_${s.kind}`)) : null,
+          (s.label && (s.label.title || s.label.head_name)) || (typed ? "" : t("unknown_household")), " ",
           h("span", { class: "muted" }, (s.label && s.label.house_label) || "")),
         h("span", { class: "list-sub muted" }, [shortTime(s.occurred_at),
           s.photos_total ? t("photos_sent", { m: s.photos_sent || 0, n: s.photos_total }) : ""]

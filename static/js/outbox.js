@@ -150,7 +150,7 @@ export async function recordStored(item, result = {}) {
     await promisify(s.sent.put({
       id: item.id, kind: item.record.type, label: item.label, user_id: item.user_id,
       version: result.version || null, review_status: result.review_status || null,
-      household_id: item.record.household_id || null, occurred_at: item.record.occurred_at, sent_at: new Date().toISOString(),
+      household_id: item.record.household_id || null, item_id: item.record.item_id || null, occurred_at: item.record.occurred_at, sent_at: new Date().toISOString(),
       received_at: result.received_at || null, photos_total: item.photo_count || 0,
       photos_sent: 0,
     }));

@@ -111,6 +111,7 @@ def test_offline_visit_reaches_the_supervisor(browsing, live_server, artifacts, 
     choose_household(page, household.head_name[-3:], household)  # "户主2"
     by_id(page, "heard").fill("老两口身体尚可，冬季取暖用煤有困难。")
     by_id(page, "requests").fill("希望帮助申请临时救助。")
+    by_id(page, "ledger-add").uncheck()  # the ledger has its own test (test_ledger_offline.py)
     by_id(page, "follow-up").check()
     by_id(page, "photo-input").set_input_files(photos_dir / PORTRAIT)
     thumb = by_id(page, "photo-thumb")

@@ -10,7 +10,16 @@ import re
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from fieldlog.models import Action, LedgerItem, LedgerLink, Meeting, Photo, RecordVersion
+from fieldlog.models import (
+    Action,
+    Goal,
+    GoalLink,
+    LedgerItem,
+    LedgerLink,
+    Meeting,
+    Photo,
+    RecordVersion,
+)
 from tests.e2e.test_offline_visit import (
     SYNC_TIMEOUT_MS,
     by_id,
@@ -30,7 +39,7 @@ def _warmed(page) -> None:
     expect(page.locator("html")).to_have_attribute("data-records-warm", "1", timeout=30_000)
 
 
-def _record_meeting_offline(page, artifacts, photos_dir, household) -> None:
+def _record_meeting_offline(page, artifacts, photos_dir, household, goal_id) -> None:
     by_id(page, "new-meeting").tap()
     page.wait_for_url("**/m/meetings/new")
     form = page.locator("#record-form")
@@ -43,6 +52,7 @@ def _record_meeting_offline(page, artifacts, photos_dir, household) -> None:
     by_id(page, "attended-count").fill("35")
     by_id(page, "topics").fill("听取村民对道路和饮水的意见")
     by_id(page, "decisions").fill("道路问题报乡镇，饮水管道本月内排查")
+    page.locator(f'[data-testid=goal-link][value="{goal_id}"]').check()
     shot(page, artifacts, "rec-01-meeting-form-top")
     # Saving with an empty item row that names someone: an inline error, nothing queued.
     by_id(page, "item-household").select_option(household.id)
@@ -94,13 +104,31 @@ def test_meeting_and_deed_offline_then_edit(browsing, live_server, artifacts, ph
     page = context.new_page()
     sign_in_secretary(page, server)
 
+    # With signal: set a five-one goal (it syncs at once).
+    page.goto("/m/actions")
+    by_id(page, "new-goal").tap()
+    page.wait_for_url("**/m/goals/new")
+    expect(page.locator("#record-form")).to_have_attribute("data-ready", "1")
+    by_id(page, "save-record").tap()  # nothing chosen yet: inline errors, nothing queued
+    expect(by_id(page, "field-error")).to_have_count(2)
+    by_id(page, "type-stability").check()
+    by_id(page, "title").fill("矛盾纠纷不出村")
+    by_id(page, "target").fill("任期内无越级上访、无重大矛盾纠纷")
+    shot(page, artifacts, "rec-00-goal-form")
+    by_id(page, "save-record").tap()
+    page.wait_for_url("**/m/actions")
+    goal = wait_for_db(server, lambda s: s.scalar(select(Goal)), timeout=SYNC_TIMEOUT_MS / 1000)
+    assert goal is not None
+    with server.db() as session:
+        goal_id = session.scalar(select(Goal.id))
+
     page.goto("/m/meetings")
     _warmed(page)
     expect(by_id(page, "meetings-empty")).to_be_visible()
 
     # --- no signal ---
     context.set_offline(True)
-    _record_meeting_offline(page, artifacts, photos_dir, household)
+    _record_meeting_offline(page, artifacts, photos_dir, household, goal_id)
     expect(by_id(page, "toast")).to_be_visible()
     pending = by_id(page, "pending-item")
     expect(pending).to_have_count(2)  # the meeting and the item raised in it
@@ -132,6 +160,8 @@ def test_meeting_and_deed_offline_then_edit(browsing, live_server, artifacts, ph
         assert meeting.lat is not None and meeting.place == "村委会院坝"
         item = session.scalar(select(LedgerItem))
         assert item.household_id == household.id and item.category == "infrastructure"
+        evidence = session.scalar(select(GoalLink))
+        assert (evidence.goal_id, evidence.record_id) == (goal_id, meeting.id)
         link = session.scalar(select(LedgerLink))
         assert (link.item_id, link.record_type, link.record_id) == (item.id, "meeting", meeting.id)
         action = session.scalar(select(Action))
