@@ -155,3 +155,14 @@ def test_phone_leave_pages(world, device, client, login):
     assert f'data-leave-id="{request.id}" data-state="pending"' in page
     assert 'data-testid="withdraw"' in page  # untouched: it may be withdrawn
     assert client.get("/m/leave/new").status_code == 200
+
+
+def test_a_new_chain_applies_to_new_requests_only(world, device):
+    from fieldlog.services.settings import set_county_setting
+
+    before = request_leave(device, world.sec1, "2026-12-01", "2026-12-03")
+    set_county_setting(world.admin, world.county, "leave_chain",
+                       [{"level": "township", "from_days": 1}, {"level": "county", "from_days": 3}])
+    after = request_leave(device, world.sec1, "2026-12-10", "2026-12-12")
+    assert json.loads(before.chain) == ["township"]
+    assert json.loads(after.chain) == ["township", "county"]

@@ -228,7 +228,7 @@ def _windows(cadres: list[CadreFigures], period: Period,
              today: date) -> dict[tuple[date, date], list[CadreFigures]]:
     """Group cadres by the local window they are counted over (one for a calendar period)."""
     groups: dict[tuple[date, date], list[CadreFigures]] = defaultdict(list)
-    thresholds = _Thresholds()
+    thresholds = _Thresholds({c.village_id for c in cadres})
     terms = _terms([c.user_id for c in cadres], today) if period.kind == "term" else {}
     for cadre in cadres:
         if period.kind == "term":
@@ -249,11 +249,16 @@ def _windows(cadres: list[CadreFigures], period: Period,
 class _Thresholds(dict):
     """Days a month in the village each county asks, read once per county."""
 
+    def __init__(self, village_ids: set[int]):
+        super().__init__()
+        self.county_of = {vid: path.strip("/").split("/")[0] for vid, path in db.session.execute(
+            select(OrgUnit.id, OrgUnit.path).where(OrgUnit.id.in_(village_ids)))}
+
     def __call__(self, village_id: int) -> int:
-        village = db.session.get(OrgUnit, village_id)
-        county = village.path.strip("/").split("/")[0]
+        county = self.county_of[village_id]
         if county not in self:
-            self[county] = int(county_setting(village, "attendance_days_per_month"))
+            unit = db.session.get(OrgUnit, int(county))
+            self[county] = int(county_setting(unit, "attendance_days_per_month"))
         return self[county]
 
 

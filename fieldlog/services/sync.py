@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from fieldlog.extensions import db
@@ -220,14 +220,18 @@ def _existing(batch: Batch, kind: Kind, prior, data: dict, digest: str,
         return _refused(record_id, refusal)
     changes = {**_common_columns(batch, data), **kind.columns(data),
                **kind.on_edit(batch, prior, data)}
-    for name, value in changes.items():
-        setattr(prior, name, value)
-    prior.village_id = village
-    prior.version += 1
-    prior.status = "submitted"
-    prior.updated_at = batch.now
-    prior.content_hash = digest
-    db.session.flush()
+    # One conditional UPDATE: a review decision or another edit committed meanwhile wins.
+    model = kind.model
+    applied = db.session.execute(
+        update(model).where(model.id == record_id, model.version == prior.version,
+                            model.status != "approved")
+        .values(**changes, village_id=village, version=prior.version + 1, status="submitted",
+                updated_at=batch.now, content_hash=digest)
+        .execution_options(synchronize_session="fetch")).rowcount
+    if applied != 1:
+        db.session.refresh(prior)
+        return _refused(record_id, ("conflict", "stale", "This record was reviewed or changed "
+                                    "a moment ago; open it again.", {}))
     versions.append(_version_row(batch, kind, record_id, prior.version, data))
     if kind.links:
         kind.links(batch, record_id, data)

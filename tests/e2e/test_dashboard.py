@@ -72,6 +72,8 @@ def row_ids(page) -> list[int]:
 
 def test_supervisor_sorts_filters_and_opens_a_cadre(browsing, live_server, artifacts):
     ids = seed(live_server)
+    with live_server.app.app_context():
+        today = local_today()
     page = browsing.desktop().new_page()
     sign_in(page, "sup_county", live_server.password)
     page.goto("/progress/")
@@ -102,8 +104,7 @@ def test_supervisor_sorts_filters_and_opens_a_cadre(browsing, live_server, artif
     page.wait_for_url(f"**/progress/cadre/{ids['sec1']}**")
     calendar = page.get_by_test_id("activity-calendar")
     expect(calendar).to_be_visible()
-    today = local_today().isoformat()
-    cell = calendar.locator(f'td[data-day="{today}"]')
+    cell = calendar.locator(f'td[data-day="{today.isoformat()}"]')
     expect(cell).to_have_attribute("data-kind", "records")
     assert int(cell.get_attribute("data-n")) >= 1
     expect(page.get_by_test_id("meetings-by-type").locator(
@@ -112,5 +113,5 @@ def test_supervisor_sorts_filters_and_opens_a_cadre(browsing, live_server, artif
     shot(page, artifacts, "cadre")
 
     page.get_by_test_id("period-year").click()
-    expect(page.get_by_test_id("cal-month")).to_have_count(local_today().month)
+    expect(page.get_by_test_id("cal-month")).to_have_count(today.month)
     shot(page, artifacts, "cadre-year")

@@ -108,3 +108,20 @@ def test_download_work_ledger_and_score_a_cadre(browsing, live_server, artifacts
     with server.db() as session:
         score = session.scalar(select(ManualScore))
         assert (score.points, score.reason, score.period) == (88.0, REASON, month)
+
+
+def test_admin_rubric_page_refuses_a_rubric_that_does_not_add_up(browsing, live_server,
+                                                                  artifacts):
+    server = live_server
+    desk = browsing.desktop().new_page()
+    sign_in(desk, "admin", server.password)
+    desk.goto("/admin/scoring")
+    expect(desk.get_by_test_id("rubric-item")).to_have_count(9)
+    text = desk.get_by_test_id("rubric-json").input_value()
+    desk.get_by_test_id("rubric-json").fill(text.replace('"max": 200', '"max": 250', 1))
+    desk.get_by_test_id("rubric-save").click()
+    expect(desk.get_by_test_id("rubric-errors")).to_contain_text("1050")
+    shot(desk, artifacts, "04-rubric-refused")
+    with server.db() as session:
+        assert session.scalar(select(AuditEntry).where(
+            AuditEntry.action == "settings.update")) is None

@@ -11,11 +11,8 @@ from playwright.sync_api import expect
 
 from fieldlog.models import ReviewDecision, User, Visit
 from fieldlog.services.auth import issue_device_token
-from tests.e2e.test_offline_visit import PORTRAIT
-from tests.test_photo_api import upload
-from tests.test_review_queue import meeting
-from tests.test_sync_api import sync, visit_payload
 from tests.e2e.test_offline_visit import (
+    PORTRAIT,
     SYNC_TIMEOUT_MS,
     by_id,
     choose_household,
@@ -26,6 +23,9 @@ from tests.e2e.test_offline_visit import (
     sign_in_secretary,
     wait_for_db,
 )
+from tests.test_photo_api import upload
+from tests.test_review_queue import meeting
+from tests.test_sync_api import sync, visit_payload
 
 COMMENT = "请写清楚困难的具体情况，以及需要哪方面的帮助。"
 FIXED = "老两口冬季取暖用煤缺口约一吨，屋顶漏雨，需申请临时救助并修缮屋顶。"
