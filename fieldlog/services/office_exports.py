@@ -36,7 +36,7 @@ from fieldlog.services.audit import record
 from fieldlog.services.exports import MARKING, _cell, _csv_lines
 from fieldlog.services.progress import Period, cadre_figures, cadre_in_scope
 from fieldlog.services.settings import county_id_of
-from fieldlog.services.timefmt import local_midnight_utc
+from fieldlog.services.timefmt import local_midnight_utc, local_today
 
 CHUNK = 1000
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -367,7 +367,7 @@ def issue_ledger(user: User, span: Span, village_id: int | None) -> OfficeExport
                     or_(LedgerItem.occurred_at >= low,
                         LedgerItem.state.in_(("open", "in_progress"))))
              .order_by(LedgerItem.occurred_at, LedgerItem.id))
-    today = date.today()
+    today = local_today()
 
     def rows() -> Iterator[list]:
         result = db.session.execute(query.execution_options(yield_per=CHUNK))
