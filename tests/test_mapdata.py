@@ -217,6 +217,9 @@ def test_reviewers_open_the_page(client, login, world, records, role):
     page = response.get_data(as_text=True)
     assert 'data-testid="map"' in page and "vendor/leaflet/leaflet.js" in page
     assert "/static/js/map-page.js" in page
+    assert 'data-link-visit="/review/visits/{id}"' in page  # the popup's link to the visit
+    if "records.meeting_detail" in client.application.view_functions:
+        assert 'data-link-meeting="/review/meetings/{id}"' in page
 
 
 def test_no_tiles_by_default_and_the_csp_stays_strict(client, login, world, records):

@@ -428,8 +428,7 @@ function setUpFilters(map, layer) {
 function start() {
   const tiles = Boolean(cfg.tileUrl);
   const map = L.map(root, { preferCanvas: true, zoomControl: true, zoomSnap: tiles ? 1 : 0.5,
-    minZoom: 3, maxZoom: Number(cfg.maxZoom) || 18, attributionControl: tiles,
-    tapTolerance: 20 });
+    minZoom: 3, maxZoom: Number(cfg.maxZoom) || 18, attributionControl: tiles });
   root.fieldlogMap = map; // for tests and the console
   map.createPane("points").style.zIndex = 450;
   if (tiles) {
