@@ -164,6 +164,7 @@ def test_columns_are_compact_and_consistent(client, login, world, records):
     assert all(len(points[key]) == n for key in ("lat", "lon", "t", "k", "a", "v", "l"))
     assert payload["unlocated"] == 1  # counted, not drawn
     assert payload["crs"] == "wgs84" and payload["scale"] == 100_000
+    assert payload["start"] == local_today().replace(day=1).isoformat()
     first = _ids(payload).index(records["v2"])
     assert points["lat"][first] == round(world.v2.lat * 100_000)
     assert points["lon"][first] == round((world.v2.lon + 0.002) * 100_000)

@@ -84,6 +84,7 @@ def test_work_ledger_xlsx_has_a_sheet_per_kind_titled_marked_and_scoped(
     assert _rows(book["驻村与报备"])[4][6:10][1:] == ["报备公务", "培训", "县委组织部培训"]
     audit = _actions("export.work_ledger")[0]
     assert audit["period"] == MONTH and audit["village_id"] is None
+    assert audit["rows_at_start"] == 5  # one record of each kind in T1
 
 
 def test_work_ledger_csv_has_bom_and_a_type_column(client, login, records):

@@ -12,7 +12,6 @@ a few megabytes that a browser parses in tens of milliseconds.
 """
 import base64
 import math
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, timedelta
 from operator import itemgetter
@@ -197,14 +196,17 @@ def _epoch_seconds(column):
     return cast(func.floor(extract("epoch", column)), BigInteger)
 
 
-def _raw(column):
-    """Select a column without SQLAlchemy's per-row conversion (UUIDs stay hex or uuid.UUID)."""
-    return type_coerce(column, String)
+def _id_text(column):
+    """Select a UUID column as plain text without per-row conversion (hex on SQLite, where it
+    is stored so; the canonical text on PostgreSQL, cheaper than building uuid.UUID objects)."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        return type_coerce(column, String)
+    return cast(column, String)
 
 
 def _rows(model, label_column, village_ids: list[int], filters: MapFilters, since, until):
     """Return (id, lat, lon, epoch, author, village, label) of located records; and the rest."""
-    query = select(_raw(model.id), model.lat, model.lon, _epoch_seconds(model.occurred_at),
+    query = select(_id_text(model.id), model.lat, model.lon, _epoch_seconds(model.occurred_at),
                    model.author_id, model.village_id, label_column).where(
         model.village_id.in_(village_ids), model.occurred_at >= since,
         model.occurred_at < until)
@@ -216,19 +218,16 @@ def _rows(model, label_column, village_ids: list[int], filters: MapFilters, sinc
     return located, len(rows) - len(located)
 
 
-def _id_bytes(ids) -> bytes:
-    """Pack UUIDs (32-char hex from SQLite, uuid.UUID from PostgreSQL, or text) as 16 bytes."""
-    if not ids:
-        return b""
-    if isinstance(ids[0], uuid.UUID):
-        return b"".join(u.bytes for u in ids)
+def _id_bytes(ids: list[str]) -> bytes:
+    """Pack UUIDs given as text (with or without dashes) as 16 bytes each."""
     return bytes.fromhex("".join(ids).replace("-", ""))
 
 
 def map_data(user: User, filters: MapFilters, crs: str = "wgs84") -> dict:
     """Return the records in scope matching `filters` as columns, converted to the tiles' datum.
 
-    Shape: {"crs", "scale", "t0", "count", "unlocated", "kinds", "villages": {...},
+    Shape: {"crs", "scale", "t0", "start", "end" (the local dates covered), "count",
+    "unlocated", "kinds", "villages": {...},
     "cadres": {...}, "labels": [...], "points": {"ids" (base64), "lat", "lon", "t", "k",
     "a", "v", "l"}} where k/a/v/l index kinds, cadres, villages and labels.
     """
@@ -243,7 +242,7 @@ def map_data(user: User, filters: MapFilters, crs: str = "wgs84") -> dict:
     cadre_index: dict[int, int] = {}
     label_index: dict[tuple[int, object], int] = {}
     unlocated = 0
-    sources = {"visit": (Visit, _raw(Visit.household_id)), "meeting": (Meeting, Meeting.title)}
+    sources = {"visit": (Visit, _id_text(Visit.household_id)), "meeting": (Meeting, Meeting.title)}
     scale = COORD_SCALE
     for kind_no, kind in enumerate(KINDS):
         if kind not in filters.kinds or not villages:
@@ -267,6 +266,7 @@ def map_data(user: User, filters: MapFilters, crs: str = "wgs84") -> dict:
         User.id.in_(list(cadre_index)))).all()) if cadre_index else {}
     return {
         "crs": crs, "scale": COORD_SCALE, "t0": t0, "count": len(cols["k"]),
+        "start": filters.start.isoformat(), "end": filters.end.isoformat(),
         "unlocated": unlocated, "kinds": list(KINDS),
         "villages": _village_columns(villages, convert),
         "cadres": {"id": list(cadre_index), "name": [names.get(i, "") for i in cadre_index]},
@@ -295,8 +295,8 @@ def _labels(label_index: dict[tuple[int, object], int]) -> list[str]:
     households = {}
     for chunk in range(0, len(household_ids), 5000):
         rows = db.session.execute(
-            select(_raw(Household.id), Household.head_name, Household.house_label)
-            .where(_raw(Household.id).in_(household_ids[chunk:chunk + 5000])))
+            select(_id_text(Household.id), Household.head_name, Household.house_label)
+            .where(Household.id.in_(household_ids[chunk:chunk + 5000])))
         households.update({h_id: f"{name} · {label}" for h_id, name, label in rows})
     labels = [""] * len(label_index)
     for (kind, value), n in label_index.items():

@@ -335,7 +335,13 @@ function fitAll(map) {
   else map.setView([35, 105], 4, { animate: false });
 }
 
+const dayFormat = new Intl.DateTimeFormat(document.documentElement.lang || "zh-CN", {
+  timeZone: "UTC", year: "numeric", month: "long", day: "numeric",
+});
+
 function showCounts() {
+  const day = (iso) => dayFormat.format(new Date(`${iso}T00:00:00Z`));
+  document.querySelector("[data-period-text]").textContent = `${day(data.start)} – ${day(data.end)}`;
   const visits = data.points.k.reduce((s, k) => s + (k === 0 ? 1 : 0), 0);
   document.querySelector("[data-map-count]").textContent = t("count", { n: data.n.toLocaleString() });
   document.querySelector("[data-map-visits]").textContent = t("visits_n", { n: visits.toLocaleString() });

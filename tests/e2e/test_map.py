@@ -6,6 +6,7 @@ Screenshots: test-artifacts/e2e/map/*.png (look at them).
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect
 from sqlalchemy import select
@@ -129,6 +130,7 @@ def test_the_map_is_usable_at_phone_width(browsing, live_server, artifacts):
     page.get_by_test_id("map-filter-toggle").click()
     expect(page.get_by_test_id("map-apply")).to_be_visible()
     shot(page, artifacts, "3-phone-filters")
+    page.get_by_test_id("map-period").select_option("prev_month")
     page.get_by_test_id("map-village").select_option(label="南坪村")
     page.get_by_test_id("map-apply").click()
     wait_ready(page)
@@ -137,6 +139,11 @@ def test_the_map_is_usable_at_phone_width(browsing, live_server, artifacts):
     expect(page.get_by_test_id("map-status")).to_be_visible()
     expect(page.get_by_test_id("map-apply")).to_be_hidden()
     expect(page.get_by_test_id("map-filter-toggle")).to_contain_text("南坪村")
+    last_month = (datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).date().replace(day=1)
+                  - timedelta(days=1))
+    expect(page.get_by_test_id("map-period-text")).to_contain_text(
+        f"{last_month.year}年{last_month.month}月1日")  # the heading follows the filter
+    assert "period=prev_month" in page.url
 
 
 def test_a_configured_tile_server_is_used(browsing, live_server, artifacts):
