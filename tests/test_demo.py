@@ -238,7 +238,7 @@ def test_demo_has_every_other_kind_of_record(demo):
     now = datetime.now(UTC).replace(tzinfo=None)
     secretaries = list(db.session.scalars(select(User).where(User.role == "secretary")))
     meetings = list(db.session.scalars(select(Meeting)))
-    assert {m.meeting_type for m in meetings} >= set(MEETING_TYPES) - {"other"}
+    assert {m.meeting_type for m in meetings} == set(MEETING_TYPES)
     actions = list(db.session.scalars(select(Action)))
     assert {a.action_type for a in actions} == set(ACTION_TYPES)
     assert {a.state for a in actions} == {"planned", "under_way", "done"}

@@ -455,26 +455,29 @@ class TableQuery:
     desc: bool = False
 
 
-def cadres_in_scope(viewer: User) -> list[User]:
-    """Return the active secretaries whose village lies in the viewer's scope."""
-    return list(db.session.scalars(
-        select(User).where(User.role == "secretary", User.active.is_(True),
-                           User.scope_unit_id.in_(scope_village_ids(viewer)))
-        .order_by(User.id)))
+def cadres_in_scope(viewer: User, township: int | None = None,
+                    village: int | None = None) -> list[User]:
+    """Return the active secretaries whose village lies in the viewer's scope (and filters)."""
+    stmt = (select(User).join(OrgUnit, OrgUnit.id == User.scope_unit_id)
+            .where(User.role == "secretary", User.active.is_(True),
+                   User.scope_unit_id.in_(scope_village_ids(viewer))).order_by(User.id))
+    if township is not None:
+        stmt = stmt.where(OrgUnit.parent_id == township)
+    if village is not None:
+        stmt = stmt.where(OrgUnit.id == village)
+    return list(db.session.scalars(stmt))
 
 
 def progress_table(viewer: User, period: Period, query: TableQuery,
                    today: date | None = None) -> list[CadreFigures]:
     """Return the figures of the cadres in scope matching `query`, sorted as asked."""
-    cadres = cadres_in_scope(viewer)
+    cadres = cadres_in_scope(viewer, query.township, query.village)
     if query.q:
         needle = query.q.casefold()
         cadres = [c for c in cadres if needle in c.display_name.casefold()
                   or needle in c.username.casefold()]
     rows = list(cadre_figures([c.id for c in cadres], period, today=today).values())
-    rows = [r for r in rows if (query.township in (None, r.township_id))
-            and (query.village in (None, r.village_id))
-            and (not query.below or r.below_threshold)]
+    rows = [r for r in rows if not query.below or r.below_threshold]
     key = SORTS.get(query.sort, SORTS["place"])
     return sorted(rows, key=lambda r: (key(r), r.name), reverse=query.desc)
 
