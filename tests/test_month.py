@@ -290,3 +290,16 @@ def test_a_township_of_cadres_costs_a_few_grouped_queries(app, world, october):
     one = statements_for([world.sec1])
     three = statements_for([world.sec1, world.sec2, world.sec3])  # three villages
     assert three <= one + 3 * 2 + 2, (one, three)
+
+
+def test_the_progress_table_links_each_townships_printable_report(client, world, login):
+    login("sup_county")
+    page = client.get("/progress/?period=2026-10").get_data(as_text=True)
+    for township in (world.t1, world.t2):
+        href = f"/report/township/{township.id}/2026-10"
+        assert href in page
+        assert client.get(href).status_code == 200
+    login("sup_t2")
+    page = client.get("/progress/?period=2026-10").get_data(as_text=True)
+    assert f"/report/township/{world.t2.id}/2026-10" in page
+    assert f"/report/township/{world.t1.id}/" not in page
