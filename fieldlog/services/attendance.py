@@ -8,14 +8,28 @@ the cadre just to be counted: their ordinary records already say where they were
 import calendar
 import json
 import math
+import sqlite3
 import uuid
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from functools import cache
+from itertools import pairwise
 
-from sqlalchemy import select, update
+from sqlalchemy import (
+    DateTime,
+    Float,
+    Integer,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+    union_all,
+    update,
+)
 
 from fieldlog.errors import Conflict, Forbidden, Invalid, NotFound
 from fieldlog.extensions import db
@@ -45,6 +59,7 @@ DAY_STATES = ("records", "marked", "official", "leave")
 PRESENT = frozenset(("records", "marked", "official"))
 LEVELS = ("township", "county")
 _CHUNK = 500  # ids per IN (...) list
+_M_PER_DEG = 111_320.0  # metres per degree of latitude (and of longitude at the equator)
 
 
 # -- village days -------------------------------------------------------------------------------
@@ -56,8 +71,8 @@ class _Fence:
         self.lat, self.lon, self.radius = lat, lon, radius
         self.usable = None not in (lat, lon, radius)
         if self.usable:
-            self.m_lat = 111_320.0
-            self.m_lon = 111_320.0 * math.cos(math.radians(lat))
+            self.m_lat = _M_PER_DEG
+            self.m_lon = _M_PER_DEG * math.cos(math.radians(lat))
 
     def contains(self, lat: float, lon: float) -> bool:
         if not self.usable:
@@ -78,15 +93,23 @@ def _chunks(ids: list[int]) -> Iterable[list[int]]:
 
 def _located_days(ids: list[int], start: date, end: date) -> dict[int, set[date]]:
     """Return, per author, the local days with a located record inside its village's fence."""
-    # Local midnights as stored (naive UTC): a record's day is found by bisection, exact in
-    # any zone (daylight saving included) and far cheaper than converting every row.
+    # Local midnights as stored (naive UTC).
     days = list(_days(start, end))
     edges = [local_midnight_utc(day) for day in days] + [local_midnight_utc(
         end + timedelta(days=1))]
+    connection = db.session.connection()
+    if _sql_days_possible(connection, edges):
+        return _located_days_sql(connection, ids, days, edges)
+    return _located_days_python(connection, ids, days, edges)
+
+
+def _located_days_python(connection, ids: list[int], days: list[date],
+                         edges: list[datetime]) -> dict[int, set[date]]:
+    """Read every located row and find its day by bisection: exact in any zone (daylight
+    saving included), the fallback when a local day of the period is not 24 hours long."""
     low, high = edges[0], edges[-1]
     fences: dict[int, _Fence] = {}
     found: dict[int, set[date]] = defaultdict(set)
-    connection = db.session.connection()
     for model in LOCATED_MODELS:
         table, units = model.__table__, OrgUnit.__table__
         for part in _chunks(ids):
@@ -105,6 +128,115 @@ def _located_days(ids: list[int], start: date, end: date) -> dict[int, set[date]
                     fences[village_id] = _Fence(*fence)
                 if fences[village_id].contains(lat, lon):
                     seen.add(day)
+    return found
+
+
+# The database groups the period's located rows to one per (author, local day) holding the
+# smallest (distance / fence radius)², by the equirectangular approximation `_Fence` pre-tests
+# with. Below _SURE_IN the nearest record is inside for `_Fence.contains` too, above _SURE_OUT
+# every record is outside; the 0.001 margin swallows any rounding difference between the
+# database's arithmetic and Python's. Only the rare pairs in between — a record near the edge —
+# have their rows read and tested exactly, so the answer is the Python path's to the record.
+_SURE_IN, _SURE_OUT = (0.95 - 0.001) ** 2, (1.05 + 0.001) ** 2
+_EPOCH = datetime(1970, 1, 1)
+
+
+@cache
+def _sqlite_has_math() -> bool:
+    """Whether this SQLite was built with its math functions (cos)."""
+    try:
+        sqlite3.connect(":memory:").execute("SELECT cos(0)").close()
+    except sqlite3.Error:
+        return False
+    return True
+
+
+def _sql_days_possible(connection, edges: list[datetime]) -> bool:
+    """The day of a record is a whole number of days since the first midnight only when every
+    local day of the period lasts exactly 24 h (no daylight-saving change) on whole seconds."""
+    if connection.dialect.name == "sqlite" and not _sqlite_has_math():
+        return False
+    if connection.dialect.name not in ("postgresql", "sqlite"):
+        return False
+    return edges[0].microsecond == 0 and all(
+        later - earlier == timedelta(days=1) for earlier, later in pairwise(edges))
+
+
+def _day_index(connection, column, low: datetime):
+    """SQL for the whole days from `low` (a local midnight, naive UTC) to `column`; exact."""
+    if connection.dialect.name == "postgresql":
+        # timestamp - timestamp is an interval of whole days and a time under 24 h; its day
+        # field is the answer (and cheaper than dividing the numeric epoch of the interval).
+        return func.date_part("day", column - literal(low, DateTime()))
+    # SQLite stores 'YYYY-MM-DD HH:MM:SS.ffffff'; strftime would round the fraction to the
+    # millisecond (23:59:59.9996 into the next day), so it is cut: midnights are whole seconds.
+    seconds = cast(func.strftime("%s", func.substr(column, 1, 19)), Integer)
+    return (seconds - int((low - _EPOCH).total_seconds())) // 86400
+
+
+def _ratio(table, units):
+    """SQL for (distance to the village centre / fence radius)², NULL without a fence; a fence
+    of radius 0 or less gives 1 (undecided: the exact test settles it)."""
+    dy = (table.c.lat - units.c.lat) * _M_PER_DEG
+    dx = (table.c.lon - units.c.lon) * _M_PER_DEG * func.cos(units.c.lat * (math.pi / 180))
+    radius = cast(units.c.geofence_m, Float)
+    return case((units.c.geofence_m > 0, (dx * dx + dy * dy) / (radius * radius)),
+                (units.c.geofence_m.is_not(None), 1.0), else_=None)
+
+
+def _located_rows(connection, part: list[int], low: datetime, high: datetime, *columns):
+    """Union of the located rows of `part`'s authors in [low, high) over every record table:
+    (author_id, day, ratio) and the further `columns` named of each table/units pair."""
+    units = OrgUnit.__table__
+    selects = []
+    for model in LOCATED_MODELS:
+        table = model.__table__
+        selects.append(select(
+            table.c.author_id.label("author_id"),
+            _day_index(connection, table.c.occurred_at, low).label("day"),
+            _ratio(table, units).label("ratio"),
+            *(make(table, units).label(name) for name, make in columns),
+        ).join(units, units.c.id == table.c.village_id).where(
+            table.c.author_id.in_(part), table.c.occurred_at >= low, table.c.occurred_at < high,
+            table.c.lat.is_not(None), table.c.lon.is_not(None)))
+    return union_all(*selects).subquery("located")
+
+
+def _located_days_sql(connection, ids: list[int], days: list[date],
+                      edges: list[datetime]) -> dict[int, set[date]]:
+    """The same days as `_located_days_python`, grouped by the database: one statement."""
+    low, high = edges[0], edges[-1]
+    found: dict[int, set[date]] = defaultdict(set)
+    undecided: set[tuple[int, int]] = set()
+    for part in _chunks(ids):
+        rows = _located_rows(connection, part, low, high)
+        nearest = func.min(rows.c.ratio)
+        for author_id, day, ratio in connection.execute(
+                select(rows.c.author_id, rows.c.day, nearest)
+                .group_by(rows.c.author_id, rows.c.day).having(nearest <= _SURE_OUT)):
+            if ratio < _SURE_IN:
+                found[author_id].add(days[int(day)])
+            else:
+                undecided.add((author_id, int(day)))
+    if not undecided:
+        return found
+    fences: dict[int, _Fence] = {}
+    authors = sorted({author_id for author_id, _day in undecided})
+    extra = (("village_id", lambda t, u: t.c.village_id), ("lat", lambda t, u: t.c.lat),
+             ("lon", lambda t, u: t.c.lon), ("fence_lat", lambda t, u: u.c.lat),
+             ("fence_lon", lambda t, u: u.c.lon), ("radius", lambda t, u: u.c.geofence_m))
+    for part in _chunks(authors):
+        rows = _located_rows(connection, part, low, high, *extra)
+        near_edge = select(*(c for c in rows.c if c.name != "ratio")).where(
+            rows.c.ratio >= _SURE_IN, rows.c.ratio <= _SURE_OUT)
+        for author_id, day, village_id, lat, lon, *fence in connection.execute(near_edge):
+            day = int(day)
+            if (author_id, day) not in undecided or days[day] in found[author_id]:
+                continue
+            if village_id not in fences:
+                fences[village_id] = _Fence(*fence)
+            if fences[village_id].contains(lat, lon):
+                found[author_id].add(days[day])
     return found
 
 
