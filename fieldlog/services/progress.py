@@ -34,6 +34,7 @@ from fieldlog.models import (
 )
 from fieldlog.models.records import ACTION_STATES, ACTION_TYPES, MEETING_TYPES
 from fieldlog.permissions import scope_village_ids, unit_in_scope
+from fieldlog.services.attendance import ids_in
 from fieldlog.services.settings import county_setting
 from fieldlog.services.timefmt import local_midnight_utc, local_today
 
@@ -207,7 +208,7 @@ def _cadres(user_ids: list[int]) -> list[CadreFigures]:
                township.c.name)
         .join(village, village.c.id == User.scope_unit_id)
         .outerjoin(township, township.c.id == village.c.parent_id)
-        .where(User.id.in_(user_ids)).order_by(User.id))
+        .where(ids_in(User.id, user_ids)).order_by(User.id))
     today = local_today()
     return [CadreFigures(uid, name, vid, vname, tid, tname or "", today, today)
             for uid, name, vid, vname, tid, tname in rows]
@@ -218,7 +219,7 @@ def _terms(user_ids: list[int], today: date) -> dict[int, tuple[date, date]]:
     terms: dict[int, tuple[date, date]] = {}
     for uid, start, end in db.session.execute(
             select(Assignment.user_id, Assignment.start_date, Assignment.end_date)
-            .where(Assignment.user_id.in_(user_ids), Assignment.start_date <= today)
+            .where(ids_in(Assignment.user_id, user_ids), Assignment.start_date <= today)
             .order_by(Assignment.user_id, Assignment.start_date)):
         terms[uid] = (start, min(end or today, today))
     return terms
@@ -252,7 +253,7 @@ class _Thresholds(dict):
     def __init__(self, village_ids: set[int]):
         super().__init__()
         self.county_of = {vid: path.strip("/").split("/")[0] for vid, path in db.session.execute(
-            select(OrgUnit.id, OrgUnit.path).where(OrgUnit.id.in_(village_ids)))}
+            select(OrgUnit.id, OrgUnit.path).where(ids_in(OrgUnit.id, village_ids)))}
 
     def __call__(self, village_id: int) -> int:
         county = self.county_of[village_id]
@@ -295,14 +296,14 @@ def _fill(cadres: list[CadreFigures], start: date, end: date, today: date,
     _visits_and_coverage(by_id, villages, lo, hi)
     for uid, kind, state, n in db.session.execute(
             select(Action.author_id, Action.action_type, Action.state, func.count())
-            .where(Action.author_id.in_(ids), Action.village_id.in_(villages),
+            .where(ids_in(Action.author_id, ids), ids_in(Action.village_id, villages),
                    Action.occurred_at >= lo, Action.occurred_at < hi)
             .group_by(Action.author_id, Action.action_type, Action.state)):
         by_id[uid].actions.setdefault(kind, {}).setdefault(state, 0)
         by_id[uid].actions[kind][state] += n
     for uid, kind, n in db.session.execute(
             select(Meeting.author_id, Meeting.meeting_type, func.count())
-            .where(Meeting.author_id.in_(ids), Meeting.village_id.in_(villages),
+            .where(ids_in(Meeting.author_id, ids), ids_in(Meeting.village_id, villages),
                    Meeting.occurred_at >= lo, Meeting.occurred_at < hi)
             .group_by(Meeting.author_id, Meeting.meeting_type)):
         by_id[uid].meetings[kind] = by_id[uid].meetings.get(kind, 0) + n
@@ -315,38 +316,35 @@ def _fill(cadres: list[CadreFigures], start: date, end: date, today: date,
             by_id[uid].day_kinds = days
 
 
-def _categories():
-    """Select each tagged household's 三老 / 三户 membership (1 or 0)."""
-    return (select(HouseholdTag.household_id,
-                   func.max(case((HouseholdTag.tag.in_(SANLAO), 1), else_=0)).label("sanlao"),
-                   func.max(case((HouseholdTag.tag.in_(SANHU), 1), else_=0)).label("sanhu"))
-            .where(HouseholdTag.tag.in_(SANLAO + SANHU))
-            .group_by(HouseholdTag.household_id).subquery("cat"))
+def _tagged(tags: tuple[str, ...]):
+    """Select the households carrying any of `tags` (the database hashes it once per statement,
+    so testing a household against it costs one lookup)."""
+    return select(HouseholdTag.household_id).where(HouseholdTag.tag.in_(tags))
+
+
+def _flags(household):
+    """Return (三老, 三户, neither) as 1/0 SQL expressions for a household id column."""
+    return (case((household.in_(_tagged(SANLAO)), 1), else_=0),
+            case((household.in_(_tagged(SANHU)), 1), else_=0),
+            case((household.in_(_tagged(SANLAO + SANHU)), 0), else_=1))
 
 
 def _visits_and_coverage(by_id: dict[int, CadreFigures], villages: list[int],
                          lo: datetime, hi: datetime) -> None:
-    """Count visits by author and category, and households visited per village: one statement
-    over one pass of the period's visits (grouped per household first)."""
-    cat = _categories()
-    per_household = (select(Visit.author_id, Visit.village_id, Visit.household_id,
-                            func.count().label("n"))
-                     .where(Visit.village_id.in_(villages), Visit.occurred_at >= lo,
-                            Visit.occurred_at < hi)
-                     .group_by(Visit.author_id, Visit.village_id, Visit.household_id)
-                     .cte("vh"))
-    joined = (select(per_household, func.coalesce(cat.c.sanlao, 0).label("sanlao"),
-                     func.coalesce(cat.c.sanhu, 0).label("sanhu"))
-              .outerjoin(cat, cat.c.household_id == per_household.c.household_id).cte("vc"))
-    n, sanlao, sanhu, household = joined.c.n, joined.c.sanlao, joined.c.sanhu, joined.c.household_id
-    by_author = select(literal("a").label("k"), joined.c.author_id.label("key"), func.sum(n),
-                       func.sum(sanlao * n), func.sum(sanhu * n),
-                       func.sum(case((sanlao + sanhu == 0, n), else_=0))
-                       ).group_by(joined.c.author_id)
-    by_village = select(literal("v"), joined.c.village_id, func.count(household.distinct()),
-                        func.count(case((sanlao == 1, household)).distinct()),
-                        func.count(case((sanhu == 1, household)).distinct()),
-                        literal(0)).group_by(joined.c.village_id)
+    """Count visits by author and category, and households visited per village (where the visit
+    was made): one statement of two grouped passes over the period's visits."""
+    in_period = (ids_in(Visit.village_id, villages), Visit.occurred_at >= lo,
+                 Visit.occurred_at < hi)
+    sanlao, sanhu, other = _flags(Visit.household_id)
+    by_author = (select(literal("a").label("k"), Visit.author_id.label("key"), func.count(),
+                        func.sum(sanlao), func.sum(sanhu), func.sum(other))
+                 .where(*in_period).group_by(Visit.author_id))
+    pairs = (select(Visit.village_id, Visit.household_id).where(*in_period)
+             .group_by(Visit.village_id, Visit.household_id).subquery("pairs"))
+    sanlao, sanhu, _other = _flags(pairs.c.household_id)
+    by_village = (select(literal("v"), pairs.c.village_id, func.count(), func.sum(sanlao),
+                         func.sum(sanhu), literal(0))
+                  .group_by(pairs.c.village_id))
     visited: dict[int, tuple[int, int, int]] = {}
     for k, key, a, b, c, d in db.session.execute(union_all(by_author, by_village)):
         if k == "v":
@@ -363,11 +361,10 @@ def _visits_and_coverage(by_id: dict[int, CadreFigures], villages: list[int],
 
 def _households(villages: list[int]) -> dict[int, tuple[int, int, int]]:
     """Return (households, of them 三老, 三户) per village, anonymised households left out."""
-    cat = _categories()
-    return {vid: (a, b or 0, c or 0) for vid, a, b, c in db.session.execute(
-        select(Household.village_id, func.count(), func.sum(cat.c.sanlao), func.sum(cat.c.sanhu))
-        .outerjoin(cat, cat.c.household_id == Household.id)
-        .where(Household.village_id.in_(villages), Household.anonymised_at.is_(None))
+    sanlao, sanhu, _other = _flags(Household.id)
+    return {vid: (int(a), int(b or 0), int(c or 0)) for vid, a, b, c in db.session.execute(
+        select(Household.village_id, func.count(), func.sum(sanlao), func.sum(sanhu))
+        .where(ids_in(Household.village_id, villages), Household.anonymised_at.is_(None))
         .group_by(Household.village_id))}
 
 
@@ -382,7 +379,7 @@ def _ledger(by_id: dict[int, CadreFigures], villages: list[int], lo: datetime, h
     for uid, a, b, c in db.session.execute(
             select(LedgerItem.author_id, func.sum(case((raised, 1), else_=0)),
                    func.sum(case((resolved, 1), else_=0)), func.sum(case((overdue, 1), else_=0)))
-            .where(LedgerItem.author_id.in_(ids), LedgerItem.village_id.in_(villages),
+            .where(ids_in(LedgerItem.author_id, ids), ids_in(LedgerItem.village_id, villages),
                    or_(raised, resolved, overdue))
             .group_by(LedgerItem.author_id)):
         by_id[uid].ledger_opened, by_id[uid].ledger_resolved, by_id[uid].ledger_overdue = (
@@ -399,18 +396,21 @@ def _leave(by_id: dict[int, CadreFigures], start: date, end: date) -> None:
 
 def _returned(by_id: dict[int, CadreFigures], villages: list[int], lo: datetime,
               hi: datetime) -> None:
-    """Records of each cadre a reviewer returned in the window (every return counts)."""
-    parts = [select(model.author_id.label("author_id"), literal(1).label("one"))
-             .join(ReviewDecision, and_(ReviewDecision.record_id == model.id,
-                                        ReviewDecision.record_type == kind))
-             .where(ReviewDecision.decision == "returned", ReviewDecision.decided_at >= lo,
-                    ReviewDecision.decided_at < hi, model.author_id.in_(list(by_id)),
-                    model.village_id.in_(villages))
+    """Records of each cadre a reviewer returned in the window (every return counts).
+
+    Each decision looks its record up by primary key (a correlated subquery): a join lets the
+    planner read the whole record table once the window holds a few thousand decisions."""
+    parts = [select(select(model.author_id).where(
+                 model.id == ReviewDecision.record_id, ids_in(model.author_id, by_id),
+                 ids_in(model.village_id, villages)).scalar_subquery().label("author_id"))
+             .where(ReviewDecision.record_type == kind, ReviewDecision.decision == "returned",
+                    ReviewDecision.decided_at >= lo, ReviewDecision.decided_at < hi)
              for kind, model in REVIEWED.items()]
     both = union_all(*parts).subquery()
     for uid, n in db.session.execute(select(both.c.author_id, func.count())
                                      .group_by(both.c.author_id)):
-        by_id[uid].returned = n
+        if uid is not None:  # decisions on records of other cadres or places
+            by_id[uid].returned = n
 
 
 # --- days in the village -----------------------------------------------------------------------
