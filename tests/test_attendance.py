@@ -1,13 +1,16 @@
 """Village days from located records and marks, the phone calendar, the sheet, the settings."""
 import json
+import math
+import random
 import uuid
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 
 from fieldlog.extensions import db
-from fieldlog.models import AuditEntry, CountySetting, DayMark, LeaveRequest
+from fieldlog.models import AuditEntry, CountySetting, DayMark, LeaveRequest, Visit
+from fieldlog.services import attendance
 from fieldlog.services.attendance import (
     leave_days_taken,
     month_summary,
@@ -15,6 +18,7 @@ from fieldlog.services.attendance import (
     village_days,
 )
 from fieldlog.services.settings import county_setting
+from fieldlog.services.timefmt import local_midnight_utc
 from tests.test_sync_api import sync, visit_payload
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -145,8 +149,110 @@ def test_many_cadres_cost_a_fixed_number_of_queries(world, device):
         event.remove(db.engine, "before_cursor_execute", count)
     # V2 and V3 visits are located at V1's test point: only sec1's are inside their village.
     assert len(days[ids[0]]) == 7 and days[ids[1]] == {}
-    # leave + marks + one per record table, whatever the number of users.
-    assert len(statements) <= 2 + 5, statements
+    # leave + marks + one grouped statement over every record table, whatever the number of
+    # users (a record near a fence's edge would add one).
+    assert len(statements) == 3, statements
+
+
+# --- the grouped day computation: the fence's edge, midnight, the fallback ---------------------
+
+JUST_INSIDE = {"lat": 26.5935292, "lon": 106.7100, "accuracy_m": 5.0}  # 1,499 m north of V1
+JUST_OUTSIDE = {"lat": 26.5935473, "lon": 106.7100, "accuracy_m": 5.0}  # 1,501 m north of V1
+
+
+def _both_paths(ids, start, end):
+    """Run the grouped (SQL) and the row-by-row (Python) computation on the same data."""
+    days = list(attendance._days(start, end))
+    edges = [local_midnight_utc(d) for d in days] + [local_midnight_utc(end + timedelta(days=1))]
+    connection = db.session.connection()
+    assert attendance._sql_days_possible(connection, edges)
+    grouped = attendance._located_days_sql(connection, ids, days, edges)
+    by_row = attendance._located_days_python(connection, ids, days, edges)
+    return ({k: v for k, v in grouped.items() if v}, {k: v for k, v in by_row.items() if v})
+
+
+def test_a_record_near_the_fence_is_settled_by_the_geodesic_distance(world, device, monkeypatch):
+    """By the quick flat estimate both points lie ~0.4 % beyond the 1,500 m fence: only the exact
+    geodesic test tells 1,499 m (inside) from 1,501 m (outside)."""
+    phone = device(world.sec1)
+    h = world.h1[0]
+    stored(sync(phone, located_visit(h, at(9, 10), JUST_INSIDE),
+                located_visit(h, at(10, 10), JUST_OUTSIDE)))
+    monkeypatch.setattr(attendance, "_located_days_python", None)  # the grouped path only
+    assert village_days([world.sec1.id], *NOV)[world.sec1.id] == {date(2026, 11, 9): "records"}
+
+
+def test_grouped_and_row_by_row_days_agree_around_the_fence(world, device):
+    """Records scattered across the edge (and well inside and outside) of two villages' fences,
+    at all hours: the grouped computation finds exactly the row-by-row days."""
+    rng = random.Random(7)
+    for sec, village, h in ((world.sec1, world.v1, world.h1[0]),
+                            (world.sec2, world.v2, world.h2[0])):
+        phone = device(sec)
+        batch = []
+        for _ in range(40):
+            bearing = rng.uniform(0, 2 * math.pi)
+            metres = village.geofence_m * rng.choice((rng.uniform(0.9, 1.1), rng.uniform(0, 2)))
+            where = {"lat": village.lat + metres * math.cos(bearing) / 110_800,
+                     "lon": village.lon + metres * math.sin(bearing) / 99_600, "accuracy_m": 5.0}
+            batch.append(located_visit(h, at(rng.randint(1, 20), rng.randint(0, 23),
+                                             rng.randint(0, 59)), where))
+        stored(sync(phone, *batch))
+    grouped, by_row = _both_paths([world.sec1.id, world.sec2.id, world.sec3.id], *NOV)
+    assert grouped == by_row and len(grouped[world.sec1.id]) >= 5
+
+
+def test_a_record_at_local_midnight_belongs_to_the_new_day(world, device):
+    """Shanghai midnight is 16:00 UTC: a record at it opens the new day, one a microsecond
+    before it still belongs to the old one; the period's own edges are kept and cut alike."""
+    phone = device(world.sec1)
+    h = world.h1[0]
+    answers = stored(sync(phone, *(located_visit(h, at(day, 12)) for day in (2, 4, 6, 8, 10))))
+    moments = [datetime(2026, 11, 11, 16),  # 12 Nov 00:00 local → the 12th
+               datetime(2026, 11, 13, 15, 59, 59, 999999),  # 13 Nov 23:59:59.999999 → the 13th
+               datetime(2026, 10, 31, 16),  # 1 Nov 00:00, the period's first instant
+               datetime(2026, 11, 30, 15, 59, 59, 999999),  # its last instant
+               datetime(2026, 10, 31, 15, 59, 59, 999999)]  # 31 Oct: outside the period
+    for answer, moment in zip(answers, moments, strict=True):
+        db.session.execute(update(Visit).where(Visit.id == answer["id"])
+                           .values(occurred_at=moment))
+    db.session.commit()
+    expected = {date(2026, 11, 12), date(2026, 11, 13), date(2026, 11, 1), date(2026, 11, 30)}
+    grouped, by_row = _both_paths([world.sec1.id], *NOV)
+    assert grouped == by_row == {world.sec1.id: expected}
+    assert set(village_days([world.sec1.id], *NOV)[world.sec1.id]) == expected
+
+
+def test_a_period_with_a_daylight_saving_change_falls_back_to_row_by_row(world, device,
+                                                                         monkeypatch):
+    """In a zone whose day of change lasts 25 h, counting whole days from the first midnight
+    would put 26 Oct 00:30 on the 25th: the exact per-row path answers instead."""
+    berlin = ZoneInfo("Europe/Berlin")
+
+    def berlin_midnight(day):
+        local = datetime.combine(day, datetime.min.time(), tzinfo=berlin)
+        return local.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+
+    monkeypatch.setattr(attendance, "local_midnight_utc", berlin_midnight)
+    monkeypatch.setattr(attendance, "_located_days_sql", None)  # must not be reached
+    phone = device(world.sec1)
+    h = world.h1[0]
+    stored(sync(phone, *(located_visit(h, datetime(2026, 10, day, hour, 30, tzinfo=berlin)
+                                       .isoformat()) for day, hour in ((25, 23), (26, 0)))))
+    october = (date(2026, 10, 1), date(2026, 10, 31))
+    assert set(village_days([world.sec1.id], *october)[world.sec1.id]) == {
+        date(2026, 10, 25), date(2026, 10, 26)}
+
+
+def test_without_sqlite_math_functions_the_row_by_row_path_answers(world, device, monkeypatch):
+    monkeypatch.setattr(attendance, "_sqlite_has_math", lambda: False)
+    connection = db.session.connection()
+    edges = [datetime(2026, 10, 31, 16), datetime(2026, 11, 1, 16)]
+    assert attendance._sql_days_possible(connection, edges) is (
+        connection.dialect.name == "postgresql")
+    phone = device(world.sec1)
+    stored(sync(phone, located_visit(world.h1[0], at(3, 10), JUST_INSIDE)))
+    assert village_days([world.sec1.id], *NOV)[world.sec1.id] == {date(2026, 11, 3): "records"}
 
 
 # --- the phone calendar -----------------------------------------------------------------------
