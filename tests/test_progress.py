@@ -2,11 +2,12 @@
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, update
 
 from fieldlog.errors import Invalid
 from fieldlog.extensions import db
-from fieldlog.models import LeaveRequest, ReviewDecision
+from fieldlog.models import HouseholdTag, LeaveRequest, ReviewDecision, Visit
+from fieldlog.services import progress
 from fieldlog.services.progress import Period, cadre_figures, months_between
 from fieldlog.services.timefmt import local_today
 from tests.test_sync_api import sync, visit_payload
@@ -131,6 +132,37 @@ def test_figures_count_each_part_of_the_work(county_records):
     assert sec2.visits["total"] == 0 and sec2.coverage["all"] == [0, 3] and sec2.returned == 0
     assert sec3.visits == {"total": 1, "sanlao": 1, "sanhu": 0, "other": 0}
     assert sec3.returned == 1 and sec3.leave_days == 0
+
+
+def test_returned_records_are_counted_alike_for_few_cadres_and_for_a_county(county_records,
+                                                                           monkeypatch):
+    """Few cadres: joined from their records; a county: each decision looks its record up."""
+    w = county_records
+    ids, year = [w.sec1.id, w.sec2.id, w.sec3.id], Period.around("year", local_today())
+    expected = {w.sec1.id: 2, w.sec2.id: 0, w.sec3.id: 1}
+    assert {u: f.returned for u, f in cadre_figures(ids, year).items()} == expected
+    monkeypatch.setattr(progress, "_FEW_CADRES", 0)
+    assert {u: f.returned for u, f in cadre_figures(ids, year).items()} == expected
+
+
+def test_categories_and_coverage_count_each_household_once(world, device):
+    """A household of both 三老 and 三户 (two 三老 tags) counts once in each; one visited by two
+    cadres counts once where the visits were made; an anonymised household leaves the total."""
+    h = world.h1
+    db.session.add_all(HouseholdTag(household_id=h[2].id, tag=t)
+                       for t in ("old_party_member", "retired_cadre", "hardship"))
+    h[4].anonymised_at = datetime.now(UTC).replace(tzinfo=None)
+    db.session.commit()
+    answers = sync(device(world.sec1), visit_payload(h[2]), visit_payload(h[2]))
+    assert {a["status"] for a in answers} == {"stored"}
+    db.session.execute(update(Visit).where(Visit.id == answers[1]["id"])
+                       .values(author_id=world.sec2.id))
+    db.session.commit()
+    figures = cadre_figures([world.sec1.id, world.sec2.id], Period.around("year", local_today()))
+    sec1, sec2 = figures[world.sec1.id], figures[world.sec2.id]
+    assert sec1.visits == sec2.visits == {"total": 1, "sanlao": 1, "sanhu": 1, "other": 0}
+    assert sec1.coverage == {"all": [1, 4], "sanlao": [1, 2], "sanhu": [1, 3]}
+    assert sec2.coverage == {"all": [0, 3], "sanlao": [0, 1], "sanhu": [0, 1]}
 
 
 def test_term_counts_from_each_cadres_assignment(county_records):

@@ -43,6 +43,8 @@ PERIOD_KINDS = ("month", "quarter", "year", "term")
 VILLAGE_DAY_KINDS = ("records", "marked", "official")
 # Record tables a reviewer may return, by the record_type their decisions name.
 REVIEWED = {"visit": Visit, "meeting": Meeting, "action": Action, "ledger_item": LedgerItem}
+# Up to this many cadres, returned records are found from each cadre's records (see _returned).
+_FEW_CADRES = 25
 _MONTH, _QUARTER, _YEAR = (re.compile(p) for p in
                            (r"^(\d{4})-(\d{2})$", r"^(\d{4})-Q([1-4])$", r"^(\d{4})$"))
 
@@ -398,18 +400,27 @@ def _returned(by_id: dict[int, CadreFigures], villages: list[int], lo: datetime,
               hi: datetime) -> None:
     """Records of each cadre a reviewer returned in the window (every return counts).
 
-    Each decision looks its record up by primary key (a correlated subquery): a join lets the
-    planner read the whole record table once the window holds a few thousand decisions."""
-    parts = [select(select(model.author_id).where(
-                 model.id == ReviewDecision.record_id, ids_in(model.author_id, by_id),
-                 ids_in(model.village_id, villages)).scalar_subquery().label("author_id"))
-             .where(ReviewDecision.record_type == kind, ReviewDecision.decision == "returned",
-                    ReviewDecision.decided_at >= lo, ReviewDecision.decided_at < hi)
-             for kind, model in REVIEWED.items()]
+    For a few cadres the planner joins from their own records (an index on the author). For a
+    county, a join would read the whole record table as soon as the window holds a few thousand
+    decisions; there each decision looks its record up by primary key instead (a correlated
+    subquery, which the planner cannot turn into that join)."""
+    correlated = len(by_id) > _FEW_CADRES
+    parts = []
+    for kind, model in REVIEWED.items():
+        ours = (ids_in(model.author_id, by_id), ids_in(model.village_id, villages))
+        decided = (ReviewDecision.record_type == kind, ReviewDecision.decision == "returned",
+                   ReviewDecision.decided_at >= lo, ReviewDecision.decided_at < hi)
+        if correlated:
+            author = select(model.author_id).where(model.id == ReviewDecision.record_id, *ours)
+            parts.append(select(author.scalar_subquery().label("author_id")).where(*decided))
+        else:
+            parts.append(select(model.author_id.label("author_id"))
+                         .join(ReviewDecision, ReviewDecision.record_id == model.id)
+                         .where(*ours, *decided))
     both = union_all(*parts).subquery()
     for uid, n in db.session.execute(select(both.c.author_id, func.count())
                                      .group_by(both.c.author_id)):
-        if uid is not None:  # decisions on records of other cadres or places
+        if uid is not None:  # the correlated form's decisions on others' records
             by_id[uid].returned = n
 
 
