@@ -72,6 +72,9 @@ class Config:
     COUNTY_VISIT_INTERVALS: dict[str, dict[str, int]] = {}
     # How many days of history the demo county gets.
     DEMO_WEEKS = 6
+    # Reports for at least this many cadres run their heavy statements side by side, on
+    # separate connections sharing one snapshot (PostgreSQL only).
+    PARALLEL_REPORT_MIN_CADRES = int(os.environ.get("PARALLEL_REPORT_MIN_CADRES", 20))
     # Supervisors' map (/map): a tile server URL template ({z}/{x}/{y}, optional {s}); empty =
     # no tiles (points and geofences on a plain background, nothing leaves the server). Its
     # datum: "wgs84" (OpenStreetMap-style tiles) or "gcj02" (高德/腾讯 tiles: points are

@@ -266,3 +266,27 @@ def test_a_malformed_period_says_so_and_shows_the_month(client, login, county_re
     page = client.get("/progress/?period=2026-13")
     assert page.status_code == 422
     assert "2026-11 (month)" in page.get_data(as_text=True)
+
+
+def test_side_by_side_statements_give_the_same_figures(app, world, device):
+    """On PostgreSQL a county-sized report runs its heavy statements on separate connections in
+    one snapshot; the figures must equal those of one connection."""
+    phone = device(world.sec1)
+    sync(phone, *[visit_payload(h) for h in world.h1])
+    ids = [world.sec1.id, world.sec2.id, world.sec3.id]
+    period = Period.parse("")
+    app.config["PARALLEL_REPORT_MIN_CADRES"] = 10_000
+    serial = {k: vars(v) for k, v in cadre_figures(ids, period).items()}
+    db.session.rollback()
+    app.config["PARALLEL_REPORT_MIN_CADRES"] = 1
+    statements = []
+    listen = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        side_by_side = {k: vars(v) for k, v in cadre_figures(ids, period).items()}
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listen)
+    assert side_by_side == serial
+    exported = any("pg_export_snapshot" in s for s in statements)
+    assert exported == (db.engine.dialect.name == "postgresql")
+    assert serial[world.sec1.id]["visits"]["total"] == len(world.h1)

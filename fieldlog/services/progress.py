@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_skeleton
+from flask import current_app
 from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
 from sqlalchemy import and_, case, func, literal, or_, select, text, union_all
@@ -35,6 +36,7 @@ from fieldlog.models import (
 from fieldlog.models.records import ACTION_STATES, ACTION_TYPES, MEETING_TYPES
 from fieldlog.permissions import scope_village_ids, unit_in_scope
 from fieldlog.services.attendance import ids_in
+from fieldlog.services.parallel import run_side_by_side
 from fieldlog.services.settings import county_setting
 from fieldlog.services.timefmt import local_midnight_utc, local_today
 
@@ -267,6 +269,12 @@ class _Thresholds(dict):
 
 # --- the figures -------------------------------------------------------------------------------
 
+# Grouping a quarter's visits per household needs more than the 4 MB default to stay in memory,
+# and JIT compiling these short reports costs more (~0.5 s) than it saves. LOCAL: both end with
+# the transaction (the request's).
+_REPORT_SETTINGS = ("SET LOCAL work_mem = '32MB'", "SET LOCAL jit = off")
+
+
 def cadre_figures(user_ids, period: Period, *, today: date | None = None,
                   with_days: bool = False) -> dict[int, CadreFigures]:
     """Compute every cadre's figures for `period` in grouped queries; key by user id.
@@ -278,11 +286,8 @@ def cadre_figures(user_ids, period: Period, *, today: date | None = None,
         return {}
     today = today or local_today()
     if db.engine.dialect.name == "postgresql":
-        # Grouping a quarter's visits per household needs more than the 4 MB default to stay
-        # in memory, and JIT compiling these short reports costs more (~0.5 s) than it saves.
-        # LOCAL: both end with the transaction (the request's).
-        db.session.execute(text("SET LOCAL work_mem = '32MB'"))
-        db.session.execute(text("SET LOCAL jit = off"))
+        for statement in _REPORT_SETTINGS:
+            db.session.execute(text(statement))
     cadres = _cadres(user_ids)
     for (start, end), group in _windows(cadres, period, today).items():
         _fill(group, start, end, today, with_days)
@@ -291,28 +296,40 @@ def cadre_figures(user_ids, period: Period, *, today: date | None = None,
 
 def _fill(cadres: list[CadreFigures], start: date, end: date, today: date,
           with_days: bool) -> None:
-    """Fill the figures of cadres counted over the same local window."""
+    """Fill the figures of cadres counted over the same local window.
+
+    The three heavy statements (visits, households, village days) run side by side on
+    PostgreSQL for a county-sized group; the light ones run here meanwhile.
+    """
     by_id = {c.user_id: c for c in cadres}
     ids, villages = list(by_id), sorted({c.village_id for c in cadres})
     lo, hi = utc_bounds(start, end)
-    _visits_and_coverage(by_id, villages, lo, hi)
-    for uid, kind, state, n in db.session.execute(
-            select(Action.author_id, Action.action_type, Action.state, func.count())
-            .where(ids_in(Action.author_id, ids), ids_in(Action.village_id, villages),
-                   Action.occurred_at >= lo, Action.occurred_at < hi)
-            .group_by(Action.author_id, Action.action_type, Action.state)):
-        by_id[uid].actions.setdefault(kind, {}).setdefault(state, 0)
-        by_id[uid].actions[kind][state] += n
-    for uid, kind, n in db.session.execute(
-            select(Meeting.author_id, Meeting.meeting_type, func.count())
-            .where(ids_in(Meeting.author_id, ids), ids_in(Meeting.village_id, villages),
-                   Meeting.occurred_at >= lo, Meeting.occurred_at < hi)
-            .group_by(Meeting.author_id, Meeting.meeting_type)):
-        by_id[uid].meetings[kind] = by_id[uid].meetings.get(kind, 0) + n
-    _ledger(by_id, villages, lo, hi, min(end, today))
-    _leave(by_id, start, end)
-    _returned(by_id, villages, lo, hi)
-    for uid, days in village_days(ids, start, end).items():
+
+    def light() -> None:
+        for uid, kind, state, n in db.session.execute(
+                select(Action.author_id, Action.action_type, Action.state, func.count())
+                .where(ids_in(Action.author_id, ids), ids_in(Action.village_id, villages),
+                       Action.occurred_at >= lo, Action.occurred_at < hi)
+                .group_by(Action.author_id, Action.action_type, Action.state)):
+            by_id[uid].actions.setdefault(kind, {}).setdefault(state, 0)
+            by_id[uid].actions[kind][state] += n
+        for uid, kind, n in db.session.execute(
+                select(Meeting.author_id, Meeting.meeting_type, func.count())
+                .where(ids_in(Meeting.author_id, ids), ids_in(Meeting.village_id, villages),
+                       Meeting.occurred_at >= lo, Meeting.occurred_at < hi)
+                .group_by(Meeting.author_id, Meeting.meeting_type)):
+            by_id[uid].meetings[kind] = by_id[uid].meetings.get(kind, 0) + n
+        _ledger(by_id, villages, lo, hi, min(end, today))
+        _leave(by_id, start, end)
+        _returned(by_id, villages, lo, hi)
+
+    visits, totals, days_of, _ = run_side_by_side(
+        [lambda: _visit_counts(villages, lo, hi), lambda: _households(villages),
+         lambda: village_days(ids, start, end), light],
+        setup=_REPORT_SETTINGS,
+        enabled=len(ids) >= current_app.config["PARALLEL_REPORT_MIN_CADRES"])
+    _apply_visits(by_id, *visits, totals)
+    for uid, days in days_of.items():
         by_id[uid].days_in_village = sum(1 for k in days.values() if k in VILLAGE_DAY_KINDS)
         if with_days:
             by_id[uid].day_kinds = days
@@ -331,8 +348,7 @@ def _flags(household):
             case((household.in_(_tagged(SANLAO + SANHU)), 0), else_=1))
 
 
-def _visits_and_coverage(by_id: dict[int, CadreFigures], villages: list[int],
-                         lo: datetime, hi: datetime) -> None:
+def _visit_counts(villages: list[int], lo: datetime, hi: datetime) -> tuple[dict, dict]:
     """Count visits by author and category, and households visited per village (where the visit
     was made): one statement of two grouped passes over the period's visits."""
     in_period = (ids_in(Visit.village_id, villages), Visit.occurred_at >= lo,
@@ -347,13 +363,21 @@ def _visits_and_coverage(by_id: dict[int, CadreFigures], villages: list[int],
     by_village = (select(literal("v"), pairs.c.village_id, func.count(), func.sum(sanlao),
                          func.sum(sanhu), literal(0))
                   .group_by(pairs.c.village_id))
+    counted: dict[int, tuple] = {}
     visited: dict[int, tuple[int, int, int]] = {}
     for k, key, a, b, c, d in db.session.execute(union_all(by_author, by_village)):
         if k == "v":
             visited[key] = (a, b, c)
-        elif key in by_id:
+        else:
+            counted[key] = (a, b, c, d)
+    return counted, visited
+
+
+def _apply_visits(by_id: dict[int, CadreFigures], counted: dict, visited: dict,
+                  totals: dict[int, tuple[int, int, int]]) -> None:
+    for key, (a, b, c, d) in counted.items():
+        if key in by_id:
             by_id[key].visits.update(total=int(a), sanlao=int(b), sanhu=int(c), other=int(d))
-    totals = _households(villages)
     for cadre in by_id.values():
         seen = visited.get(cadre.village_id, (0, 0, 0))
         have = totals.get(cadre.village_id, (0, 0, 0))
