@@ -49,8 +49,14 @@ def content_of(data: dict[str, Any]) -> dict[str, Any]:
 
 def content_hash(data: dict[str, Any]) -> str:
     """Hash a validated record canonically, so the same content always gives the same hash."""
-    canonical = json.dumps(content_of(data), sort_keys=True, ensure_ascii=False,
-                           separators=(",", ":"))
+    return _digest(_canonical(content_of(data)))
+
+
+def _canonical(content: dict[str, Any]) -> str:
+    return json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _digest(canonical: str) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -170,10 +176,11 @@ def _apply_kind(batch: Batch, kind: Kind, items: list[tuple[int, dict]]) -> None
     rows, versions, created = [], [], []
     for index, data in items:
         record_id = str(data["id"])
-        digest = content_hash(data)
+        canonical = _canonical(content_of(data))  # hashed, and kept as the version's content
+        digest = _digest(canonical)
         prior = known.get(record_id)
         if prior is not None:
-            answer = _existing(batch, kind, prior, data, digest, versions)
+            answer = _existing(batch, kind, prior, data, digest, canonical, versions)
         else:
             village = kind.village(batch, data)
             refusal = village if isinstance(village, tuple) else kind.check(batch, data, village)
@@ -185,7 +192,7 @@ def _apply_kind(batch: Batch, kind: Kind, items: list[tuple[int, dict]]) -> None
                          "status": "submitted", "content_hash": digest,
                          **_common_columns(batch, data), **kind.columns(data),
                          **kind.on_create(batch, data, village)})
-            versions.append(_version_row(batch, kind, record_id, 1, data))
+            versions.append(_version_row(batch, kind, record_id, 1, canonical))
             batch.audit.append(_audit_item(batch, kind, "create", record_id, data,
                                            village_id=village))
             created.append((record_id, data))
@@ -202,7 +209,7 @@ def _apply_kind(batch: Batch, kind: Kind, items: list[tuple[int, dict]]) -> None
     batch.touched.setdefault(kind.name, []).extend(r["id"] for r in rows)
 
 
-def _existing(batch: Batch, kind: Kind, prior, data: dict, digest: str,
+def _existing(batch: Batch, kind: Kind, prior, data: dict, digest: str, canonical: str,
               versions: list[dict]) -> dict:
     """Answer a record whose UUID the server knows: a replay, an edit, or a conflict."""
     record_id = str(data["id"])
@@ -232,7 +239,7 @@ def _existing(batch: Batch, kind: Kind, prior, data: dict, digest: str,
         db.session.refresh(prior)
         return _refused(record_id, ("conflict", "stale", "This record was reviewed or changed "
                                     "a moment ago; open it again.", {}))
-    versions.append(_version_row(batch, kind, record_id, prior.version, data))
+    versions.append(_version_row(batch, kind, record_id, prior.version, canonical))
     if kind.links:
         kind.links(batch, record_id, data)
     batch.audit.append(_audit_item(batch, kind, "edit", record_id, data, version=prior.version))
@@ -263,9 +270,10 @@ def _stored(kind: Kind, record_id: str, row) -> dict:
                    review_status=row.status, received_at=iso_utc(row.received_at))
 
 
-def _version_row(batch: Batch, kind: Kind, record_id: str, version: int, data: dict) -> dict:
+def _version_row(batch: Batch, kind: Kind, record_id: str, version: int,
+                 canonical: str) -> dict:
     return {"record_type": kind.name, "record_id": record_id, "version": version,
-            "data": json.dumps(content_of(data), ensure_ascii=False, sort_keys=True),
+            "data": canonical,
             "author_id": batch.user.id, "device_id": batch.device_id, "received_at": batch.now}
 
 
