@@ -1,5 +1,6 @@
 """`flask seed-demo`: a believable, reproducible demo county that the app's own rules accept."""
 import io
+import json
 import shutil
 from collections import Counter
 from datetime import UTC, datetime, time, timedelta
@@ -296,3 +297,14 @@ def test_demo_records_feed_the_progress_table(demo):
     assert sum(f.returned for f in figures.values()) == db.session.scalar(
         select(func.count()).select_from(ReviewDecision).where(
             ReviewDecision.decision == "returned"))
+
+
+def test_every_demo_record_has_its_first_version_for_the_history_pages(demo):
+    for model, kind in ((Visit, "visit"), (Meeting, "meeting"), (LedgerItem, "ledger_item")):
+        records = set(db.session.scalars(select(model.id)))
+        first = set(db.session.scalars(select(RecordVersion.record_id).where(
+            RecordVersion.record_type == kind, RecordVersion.version == 1)))
+        assert records and records <= first, kind
+    sample = db.session.scalars(select(RecordVersion).where(
+        RecordVersion.record_type == "visit")).first()
+    assert json.loads(sample.data)["id"] == sample.record_id

@@ -24,6 +24,7 @@ from fieldlog.models import (
     HouseholdTag,
     OrgUnit,
     Photo,
+    RecordVersion,
     User,
     Visit,
 )
@@ -36,7 +37,7 @@ from fieldlog.services.demo_records import build_demo_records
 from fieldlog.services.geo import distance_m
 from fieldlog.services.org import add_unit
 from fieldlog.services.photos import process_photo
-from fieldlog.services.sync import content_hash
+from fieldlog.services.sync import content_hash, version_content
 from fieldlog.services.timefmt import iso_utc, to_utc_naive
 from fieldlog.services.uploads import photo_store
 from fieldlog.storage import PhotoStore, photo_keys
@@ -92,15 +93,20 @@ def build_demo_county(seed: int) -> str:
 
     weeks = int(current_app.config.get("DEMO_WEEKS", 6))
     first_day = today - timedelta(days=7 * weeks)
-    visits, photos = [], []
+    visits, photos, versions = [], [], []
     for sec in secretaries:
         for day, count in _visit_days(run.rng, first_day, today):
             for visit, photo_ids in _day_of_visits(run, sec, day, count):
+                versions.append({  # version 1, as sync keeps it, for the history pages
+                    "record_type": "visit", "record_id": visit["id"], "version": 1,
+                    "data": visit.pop("_content"), "author_id": visit["author_id"],
+                    "device_id": visit["device_id"], "received_at": visit["received_at"]})
                 visits.append(visit)
                 photos += [_photo(run, sec, visit, photo_id) for photo_id in photo_ids]
                 sec.token.last_used_at = visit["received_at"]
     if visits:  # DEMO_WEEKS may be 0: a county with no history yet
         db.session.execute(insert(Visit), visits)
+        db.session.execute(insert(RecordVersion), versions)
     if photos:
         db.session.execute(insert(Photo), photos)
     db.session.commit()
@@ -362,6 +368,7 @@ def _visit(run: _Run, sec: _Secretary, local: datetime) -> tuple[dict, list[str]
         "lat": None, "lon": None, "accuracy_m": None, "located_at": None,
         "photo_count": len(photo_ids), "device_id": sec.token.id, "version": 1,
         "status": "submitted", "content_hash": content_hash(data),
+        "_content": version_content(data),
     }
     if location:
         row.update(lat=location["lat"], lon=location["lon"], accuracy_m=location["accuracy_m"],

@@ -52,6 +52,11 @@ def content_hash(data: dict[str, Any]) -> str:
     return _digest(_canonical(content_of(data)))
 
 
+def version_content(data: dict[str, Any]) -> str:
+    """Return a validated record's content as stored in its version row (canonical JSON)."""
+    return _canonical(content_of(data))
+
+
 def _canonical(content: dict[str, Any]) -> str:
     return json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
