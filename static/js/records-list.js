@@ -30,6 +30,10 @@ function pendingRow(item) {
         item.state === "failed" ? t("state_failed") : (isEdit ? t("pending_edit") : t("pending")))));
 }
 
+let leaving = false;
+window.addEventListener("beforeunload", () => { leaving = true; });
+window.addEventListener("pageshow", () => { leaving = false; });
+
 async function render() {
   let items = [];
   try { items = await pendingRecords(); } catch (_) { return; }
@@ -41,7 +45,8 @@ async function render() {
   }
   root.dataset.pending = String(items.length);
   // Something went out: the server now lists it, so show the page as the server has it.
-  if (items.length < shown && navigator.onLine !== false) {
+  // Not while the user is leaving: a reload would cancel the page they asked for.
+  if (items.length < shown && navigator.onLine !== false && !leaving) {
     window.location.reload();
     return;
   }
