@@ -24,3 +24,60 @@ PRIORITY_TAGS = SANLAO + SANHU
 def tag_label(code: str) -> str:
     """Return the display label of a tag code (the code itself if unknown)."""
     return str(TAGS.get(code, code))
+
+
+# Labels of the record vocabularies (codes in fieldlog.models); one wording for every page.
+MEETING_TYPE_LABELS = {
+    "branch_assembly": _l("Branch party members' assembly"),  # 支部党员大会
+    "branch_committee": _l("Branch committee meeting"),  # 支委会
+    "party_group": _l("Party group meeting"),  # 党小组会
+    "party_lecture": _l("Party lecture"),  # 党课
+    "villagers_say": _l("Villagers' say"),  # 村民说事
+    "two_committees": _l("Two committees meeting"),  # 村两委会议
+    "other": _l("Other meeting"),  # 其他
+}
+# The six-one actions; visit_all (走访一遍农户) comes from coverage, the others are records.
+ACTION_TYPE_LABELS = {
+    "visit_all": _l("Visit every household"),  # 走访一遍农户
+    "party_lecture": _l("Give a party lecture"),  # 讲好一堂党课
+    "practical_deed": _l("Deliver a practical deed"),  # 办好一件实事
+    "activity": _l("Organise an activity"),  # 组织一次活动
+    "plan": _l("Make a plan"),  # 制定一个计划
+    "pledge": _l("Make a pledge"),  # 做出一份承诺
+}
+ACTION_STATE_LABELS = {"planned": _l("Planned"), "under_way": _l("Under way"),
+                       "done": _l("Done")}
+GOAL_TYPE_LABELS = {
+    "strong_team": _l("Build a strong team"),  # 建强一个班子
+    "new_members": _l("Develop new party members"),  # 发展一批党员
+    "highlights": _l("Cultivate highlights"),  # 培育一批亮点
+    "project": _l("Bring in a project"),  # 引进一个项目
+    "stability": _l("Keep the village stable"),  # 确保一方稳定
+}
+LEDGER_CATEGORY_LABELS = {
+    "infrastructure": _l("Infrastructure"),  # 基础设施
+    "industry_jobs": _l("Industry and jobs"),  # 产业就业
+    "social_security": _l("Social security"),  # 社会保障
+    "health": _l("Health care"),  # 医疗卫生
+    "education": _l("Education"),  # 教育
+    "housing": _l("Housing"),  # 住房
+    "environment": _l("Living environment"),  # 人居环境
+    "dispute": _l("Disputes"),  # 矛盾纠纷
+    "other": _l("Other"),  # 其他
+}
+LEDGER_HANDLER_LABELS = {
+    "village_committee": _l("Village committee"),  # 村委会
+    "township": _l("Township"),  # 乡镇
+    "dispatching_unit": _l("Dispatching unit"),  # 派出单位
+    "county_department": _l("County department"),  # 县直部门
+    "secretary": _l("First secretary"),  # 第一书记本人
+    "other": _l("Other"),  # 其他
+}
+LEDGER_STATE_LABELS = {
+    "open": _l("To handle"),  # 待办理
+    "in_progress": _l("In progress"),  # 办理中
+    "resolved": _l("Resolved"),  # 已解决
+    "feedback": _l("Reported back"),  # 已反馈
+}
+LEAVE_TYPE_LABELS = {"personal": _l("Personal leave"), "sick": _l("Sick leave"),
+                     "annual": _l("Annual leave"), "other": _l("Other leave")}

@@ -3,9 +3,9 @@ import json
 from dataclasses import dataclass, field
 from datetime import date
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, select
 
+from fieldlog.domain import ACTION_STATE_LABELS, ACTION_TYPE_LABELS, GOAL_TYPE_LABELS
 from fieldlog.errors import NotFound
 from fieldlog.extensions import db
 from fieldlog.models import (
@@ -31,22 +31,8 @@ from fieldlog.services.meetings import (
     scoped,
 )
 
-ACTION_LABELS = {
-    "visit_all": _l("Visit every household"),  # 走访一遍农户 (from coverage)
-    "party_lecture": _l("Give a party lecture"),  # 讲好一堂党课
-    "practical_deed": _l("Deliver a practical deed"),  # 办好一件实事
-    "activity": _l("Organise an activity"),  # 组织一次活动
-    "plan": _l("Make a plan"),  # 制定一个计划
-    "pledge": _l("Make a pledge"),  # 做出一份承诺
-}
-STATE_LABELS = {"planned": _l("Planned"), "under_way": _l("Under way"), "done": _l("Done")}
-GOAL_LABELS = {
-    "strong_team": _l("Build a strong team"),  # 建强一个班子
-    "new_members": _l("Develop new party members"),  # 发展一批党员
-    "highlights": _l("Cultivate highlights"),  # 培育一批亮点
-    "project": _l("Bring in a project"),  # 引进一个项目
-    "stability": _l("Keep the village stable"),  # 确保一方稳定
-}
+ACTION_LABELS, STATE_LABELS, GOAL_LABELS = (ACTION_TYPE_LABELS, ACTION_STATE_LABELS,
+                                           GOAL_TYPE_LABELS)
 RECORD_MODELS = {"meeting": Meeting, "action": Action, "goal": Goal}
 
 

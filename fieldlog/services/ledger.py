@@ -11,10 +11,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import joinedload
 
+from fieldlog.domain import (  # noqa: F401  (the ledger's pages take them from here)
+    LEDGER_CATEGORY_LABELS,
+    LEDGER_HANDLER_LABELS,
+    LEDGER_STATE_LABELS,
+)
 from fieldlog.errors import Invalid, NotFound
 from fieldlog.extensions import db
 from fieldlog.models import Household, LedgerEvent, LedgerItem, LedgerLink, Meeting, User, Visit
@@ -24,31 +28,6 @@ from fieldlog.services.audit import record as audit
 from fieldlog.services.ledger_changes import Change, ChangeRefused, apply_change
 from fieldlog.services.timefmt import local_midnight_utc, local_today
 
-LEDGER_CATEGORY_LABELS = {
-    "infrastructure": _l("Infrastructure"),  # 基础设施
-    "industry_jobs": _l("Industry and jobs"),  # 产业就业
-    "social_security": _l("Social security"),  # 社会保障
-    "health": _l("Health care"),  # 医疗卫生
-    "education": _l("Education"),  # 教育
-    "housing": _l("Housing"),  # 住房
-    "environment": _l("Living environment"),  # 人居环境
-    "dispute": _l("Disputes"),  # 矛盾纠纷
-    "other": _l("Other"),  # 其他
-}
-LEDGER_HANDLER_LABELS = {
-    "village_committee": _l("Village committee"),  # 村委会
-    "township": _l("Township"),  # 乡镇
-    "dispatching_unit": _l("Dispatching unit"),  # 派出单位
-    "county_department": _l("County department"),  # 县直部门
-    "secretary": _l("First secretary"),  # 第一书记本人
-    "other": _l("Other"),  # 其他
-}
-LEDGER_STATE_LABELS = {
-    "open": _l("To handle"),  # 待办理
-    "in_progress": _l("In progress"),  # 办理中
-    "resolved": _l("Resolved"),  # 已解决
-    "feedback": _l("Reported back"),  # 已反馈
-}
 OPEN_STATES = ("open", "in_progress")
 NOTE_MAX = 2000
 

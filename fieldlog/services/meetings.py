@@ -2,9 +2,9 @@
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, select
 
+from fieldlog.domain import MEETING_TYPE_LABELS
 from fieldlog.errors import NotFound
 from fieldlog.extensions import db
 from fieldlog.models import Goal, GoalLink, Household, LedgerItem, LedgerLink, Meeting, Photo, User
@@ -13,15 +13,7 @@ from fieldlog.permissions import scope_village_ids
 from fieldlog.services.geo import distance_m, sketch
 from fieldlog.services.timefmt import local_midnight_utc
 
-MEETING_LABELS = {
-    "branch_assembly": _l("Branch party members' assembly"),  # 支部党员大会
-    "branch_committee": _l("Branch committee meeting"),  # 支委会
-    "party_group": _l("Party group meeting"),  # 党小组会
-    "party_lecture": _l("Party lecture"),  # 党课
-    "villagers_say": _l("Villagers' say"),  # 村民说事
-    "two_committees": _l("Two committees meeting"),  # 村两委会议
-    "other": _l("Other meeting"),  # 其他
-}
+MEETING_LABELS = MEETING_TYPE_LABELS
 assert set(MEETING_LABELS) == set(MEETING_TYPES)
 
 
@@ -138,20 +130,6 @@ def meeting_counts_by_type(user_ids: list[int], start: date | datetime,
     for author_id, meeting_type, count in rows:
         result[author_id][meeting_type] = count
     return result
-
-
-# What a request raised at a villagers' say is about (the ledger's categories).
-LEDGER_CATEGORY_LABELS = {
-    "infrastructure": _l("Roads, water and power"),  # 基础设施
-    "industry_jobs": _l("Industry and jobs"),  # 产业就业
-    "social_security": _l("Social security"),  # 社会保障
-    "health": _l("Health"),  # 医疗卫生
-    "education": _l("Education"),  # 教育
-    "housing": _l("Housing"),  # 住房
-    "environment": _l("Living environment"),  # 人居环境
-    "dispute": _l("Dispute"),  # 矛盾纠纷
-    "other": _l("Other"),  # 其他
-}
 
 
 def household_choices(village_id: int) -> list[dict]:

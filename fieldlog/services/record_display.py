@@ -16,6 +16,15 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, union_all
 
+from fieldlog.domain import (
+    ACTION_STATE_LABELS,
+    ACTION_TYPE_LABELS,
+    GOAL_TYPE_LABELS,
+    LEAVE_TYPE_LABELS,
+    LEDGER_CATEGORY_LABELS,
+    LEDGER_HANDLER_LABELS,
+    MEETING_TYPE_LABELS,
+)
 from fieldlog.extensions import db
 from fieldlog.models import (
     Action,
@@ -48,35 +57,16 @@ STATUS_LABELS = {"submitted": _l("Waiting for review"), "returned": _l("Returned
                  "approved": _l("Approved")}
 
 CHOICES: dict[str, dict[str, Any]] = {
-    "meeting_type": {
-        "branch_assembly": _l("Branch party members' assembly"),
-        "branch_committee": _l("Branch committee meeting"),
-        "party_group": _l("Party group meeting"),
-        "party_lecture": _l("Party lecture"), "villagers_say": _l("Villagers' say"),
-        "two_committees": _l("Village two committees meeting"), "other": _l("Other")},
-    "action_type": {
-        "party_lecture": _l("Give a party lecture"), "practical_deed": _l("Do a practical deed"),
-        "activity": _l("Organise an activity"), "plan": _l("Make a plan"),
-        "pledge": _l("Make a pledge")},
-    "goal_type": {
-        "strong_team": _l("Build a strong team"), "new_members": _l("Develop new members"),
-        "highlights": _l("Cultivate highlights"), "project": _l("Bring in a project"),
-        "stability": _l("Keep the area stable")},
-    "state": {"planned": _l("Planned"), "under_way": _l("Under way"), "done": _l("Done")},
-    "category": {
-        "infrastructure": _l("Infrastructure"), "industry_jobs": _l("Industry and jobs"),
-        "social_security": _l("Social security"), "health": _l("Health care"),
-        "education": _l("Education"), "housing": _l("Housing"),
-        "environment": _l("Environment"), "dispute": _l("Dispute"), "other": _l("Other")},
-    "handler": {
-        "village_committee": _l("Village committee"), "township": _l("Township"),
-        "dispatching_unit": _l("Dispatching unit"), "county_department": _l("County department"),
-        "secretary": _l("First secretary"), "other": _l("Other")},
+    "meeting_type": MEETING_TYPE_LABELS,
+    "action_type": ACTION_TYPE_LABELS,
+    "goal_type": GOAL_TYPE_LABELS,
+    "state": ACTION_STATE_LABELS,
+    "category": LEDGER_CATEGORY_LABELS,
+    "handler": LEDGER_HANDLER_LABELS,
     "kind": {"present": _l("In the village"), "official": _l("Away on official business")},
     "reason": {"meeting": _l("Meeting"), "training": _l("Training"), "project": _l("Project"),
                "other": _l("Other")},
-    "leave_type": {"personal": _l("Personal leave"), "sick": _l("Sick leave"),
-                   "annual": _l("Annual leave"), "other": _l("Other")},
+    "leave_type": LEAVE_TYPE_LABELS,
 }
 
 COMMON_FIELDS = {"occurred_at": _l("Time"), "location": _l("Location"),

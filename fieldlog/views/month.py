@@ -8,6 +8,14 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import or_, select
 
+from fieldlog.domain import ACTION_STATE_LABELS as DOMAIN_ACTION_STATES
+from fieldlog.domain import (
+    ACTION_TYPE_LABELS,
+    GOAL_TYPE_LABELS,
+    LEAVE_TYPE_LABELS,
+    LEDGER_STATE_LABELS,
+    MEETING_TYPE_LABELS,
+)
 from fieldlog.extensions import db
 from fieldlog.models import Assignment, OrgUnit, User
 from fieldlog.models.base import utcnow
@@ -17,30 +25,12 @@ from fieldlog.services.timefmt import local_today
 
 bp = Blueprint("month", __name__)
 
-MEETING_LABELS = {
-    "branch_assembly": _l("Branch party assembly"), "branch_committee": _l("Branch committee"),
-    "party_group": _l("Party group meeting"), "party_lecture": _l("Party lecture"),
-    "villagers_say": _l("Villagers' say"), "two_committees": _l("Two committees meeting"),
-    "other": _l("Other meeting"),
-}
-ACTION_LABELS = {
-    "visit_all": _l("Visit every household once"), "party_lecture": _l("Give a party lecture"),
-    "practical_deed": _l("Deliver a practical deed"), "activity": _l("Organise an activity"),
-    "plan": _l("Write a development plan"), "pledge": _l("Make a public pledge"),
-}
-ACTION_STATE_LABELS = {None: _l("Not started"), "planned": _l("Planned"),
-                       "under_way": _l("Under way"), "done": _l("Done")}
-GOAL_LABELS = {
-    "strong_team": _l("Build a strong team"), "new_members": _l("Develop new party members"),
-    "highlights": _l("Cultivate highlights"), "project": _l("Bring in a project"),
-    "stability": _l("Keep the village stable"),
-}
+MEETING_LABELS, ACTION_LABELS, GOAL_LABELS = (MEETING_TYPE_LABELS, ACTION_TYPE_LABELS,
+                                              GOAL_TYPE_LABELS)
+ACTION_STATE_LABELS = {None: _l("Not started"), **DOMAIN_ACTION_STATES}
 GROUP_LABELS = {"sanlao": _l("Three elders"), "sanhu": _l("Three households"),
                 "others": _l("Other households")}
-LEDGER_STATE_LABELS = {"open": _l("Awaiting handling"), "in_progress": _l("In progress"),
-                       "resolved": _l("Resolved"), "feedback": _l("Feedback given")}
-LEAVE_LABELS = {"personal": _l("Personal leave"), "sick": _l("Sick leave"),
-                "annual": _l("Annual leave"), "other": _l("Other leave")}
+LEAVE_LABELS = LEAVE_TYPE_LABELS
 LEAVE_STATE_LABELS = {"pending": _l("Awaiting approval"), "approved": _l("Approved")}
 
 

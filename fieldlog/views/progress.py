@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.routing import BuildError
 
+from fieldlog.domain import ACTION_STATE_LABELS, ACTION_TYPE_LABELS, MEETING_TYPE_LABELS
 from fieldlog.errors import Invalid, NotFound
 from fieldlog.permissions import REVIEWER_ROLES, roles_required
 from fieldlog.services import progress as service
@@ -16,19 +17,7 @@ bp = Blueprint("progress", __name__, url_prefix="/progress")
 
 PERIOD_KINDS = {"month": _l("Month"), "quarter": _l("Quarter"), "year": _l("Year"),
                 "term": _l("Term")}
-MEETING_LABELS = {
-    "branch_assembly": _l("Branch assembly"), "branch_committee": _l("Branch committee"),
-    "party_group": _l("Party group"), "party_lecture": _l("Party lecture"),
-    "villagers_say": _l("Villagers' say"), "two_committees": _l("Two committees"),
-    "other": _l("Other"),
-}
-SIX_ONE_LABELS = {
-    "visit_all": _l("Visit every household"), "party_lecture": _l("Give a party lecture"),
-    "practical_deed": _l("Deliver a practical deed"), "activity": _l("Organise an activity"),
-    "plan": _l("Write a plan"), "pledge": _l("Make a pledge"),
-}
-ACTION_STATE_LABELS = {"planned": _l("Planned"), "under_way": _l("Under way"),
-                       "done": _l("Done")}
+MEETING_LABELS, SIX_ONE_LABELS = MEETING_TYPE_LABELS, ACTION_TYPE_LABELS
 DAY_LABELS = {"records": _l("Records in the village"), "marked": _l("Marked present"),
               "official": _l("Official business"), "leave": _l("Leave")}
 RECORD_LABELS = {"visit": _l("Visit"), "meeting": _l("Meeting"), "action": _l("Six-one action"),

@@ -2,6 +2,7 @@
 from flask import Blueprint, abort, render_template
 from flask_login import current_user, login_required
 
+from fieldlog.domain import LEDGER_CATEGORY_LABELS
 from fieldlog.errors import NotFound
 from fieldlog.extensions import db
 from fieldlog.models import OrgUnit
@@ -39,7 +40,7 @@ def _form(record_type: str, edit=None, status: int = 200):
         goal_types=_choices(GOAL_TYPES, action_service.goal_label),
         states=_choices(ACTION_STATES, action_service.state_label),
         categories=[{"code": c, "label": str(label)}
-                    for c, label in meeting_service.LEDGER_CATEGORY_LABELS.items()],
+                    for c, label in LEDGER_CATEGORY_LABELS.items()],
         households=meeting_service.household_choices(village.id) if record_type == "meeting"
         else [],
         goals=action_service.goal_choices(current_user) if record_type != "goal" else [],
@@ -105,7 +106,7 @@ def meeting_detail(meeting_id):
         abort(404)
     return render_template("records/meeting_detail.html", detail=detail, record=detail.meeting,
                            label=meeting_service.meeting_label,
-                           categories=meeting_service.LEDGER_CATEGORY_LABELS,
+                           categories=LEDGER_CATEGORY_LABELS,
                            goal_label=action_service.goal_label)
 
 
