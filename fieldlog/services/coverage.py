@@ -71,15 +71,26 @@ def _local_date(value: datetime) -> date:
 
 def term_start(village_id: int, today: date) -> date | None:
     """Return the start of the running assignment, else the day of the first visit."""
-    start = db.session.scalar(
-        select(func.max(Assignment.start_date)).where(
-            Assignment.village_id == village_id, Assignment.start_date <= today,
-            or_(Assignment.end_date.is_(None), Assignment.end_date >= today)))
-    if start is not None:
-        return start
-    first = db.session.scalar(select(func.min(Visit.occurred_at))
-                              .where(Visit.village_id == village_id))
-    return _local_date(first) if first else None
+    return term_starts([village_id], today)[village_id]
+
+
+def term_starts(village_ids, today: date) -> dict[int, date | None]:
+    """Return each village's term start (see term_start) in two grouped queries at most."""
+    ids = sorted(set(village_ids))
+    if not ids:
+        return {}
+    starts = dict(db.session.execute(
+        select(Assignment.village_id, func.max(Assignment.start_date)).where(
+            Assignment.village_id.in_(ids), Assignment.start_date <= today,
+            or_(Assignment.end_date.is_(None), Assignment.end_date >= today))
+        .group_by(Assignment.village_id)).all())
+    missing = [v for v in ids if starts.get(v) is None]
+    firsts = dict(db.session.execute(
+        select(Visit.village_id, func.min(Visit.occurred_at))
+        .where(Visit.village_id.in_(missing)).group_by(Visit.village_id)).all()) \
+        if missing else {}
+    return {v: starts.get(v) or (_local_date(firsts[v]) if firsts.get(v) else None)
+            for v in ids}
 
 
 def viewable_village(user: User, village_id: int | None) -> OrgUnit:

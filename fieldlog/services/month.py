@@ -381,24 +381,35 @@ def _visit_all(records, period: Period) -> None:
     The term start is coverage's (the running assignment, else the first visit); unlike the
     live coverage page, visits after the month do not count toward that month's record.
     """
-    from fieldlog.services.coverage import term_start
+    from fieldlog.services.coverage import term_starts
 
     as_of = min(period.last, local_today())
+    villages = sorted({r.village.id for r in records.values() if r.village is not None})
+    starts = term_starts(villages, as_of)
+    totals = dict(db.session.execute(
+        select(Household.village_id, func.count()).where(
+            Household.village_id.in_(villages), Household.anonymised_at.is_(None))
+        .group_by(Household.village_id)).all()) if villages else {}
+    visited: dict[int, int] = {}
+    by_start: dict[date, list[int]] = {}
+    for village_id, since in starts.items():
+        if since is not None:
+            by_start.setdefault(since, []).append(village_id)
+    for since, group in by_start.items():  # usually one term start for every village
+        visited.update(db.session.execute(
+            select(Visit.village_id, func.count(func.distinct(Visit.household_id)))
+            .join(Household, Household.id == Visit.household_id)
+            .where(Visit.village_id.in_(group), Household.anonymised_at.is_(None),
+                   Visit.occurred_at >= local_midnight_utc(since),
+                   Visit.occurred_at < period.end_utc)
+            .group_by(Visit.village_id)).all())
     seen: dict[int, dict] = {}
+    for village_id in villages:
+        done, total = visited.get(village_id, 0), totals.get(village_id, 0)
+        seen[village_id] = {"visited": done, "total": total,
+                            "percent": round(100 * done / total) if total else 0,
+                            "done": bool(total) and done >= total}
     for record in records.values():
         village = record.village
-        if village is not None and village.id not in seen:
-            since = term_start(village.id, as_of)
-            total = db.session.scalar(select(func.count()).select_from(Household).where(
-                Household.village_id == village.id, Household.anonymised_at.is_(None)))
-            visited = db.session.scalar(
-                select(func.count(func.distinct(Visit.household_id)))
-                .join(Household, Household.id == Visit.household_id)
-                .where(Visit.village_id == village.id, Household.anonymised_at.is_(None),
-                       Visit.occurred_at >= local_midnight_utc(since),
-                       Visit.occurred_at < period.end_utc)) if since else 0
-            seen[village.id] = {"visited": visited, "total": total,
-                                "percent": round(100 * visited / total) if total else 0,
-                                "done": bool(total) and visited >= total}
         record.visit_all = seen.get(village.id if village else None) or {
             "visited": 0, "total": 0, "percent": 0, "done": False}
