@@ -2,8 +2,10 @@
 import os
 import re
 import shutil
+from datetime import date, datetime, time
 from pathlib import Path
 from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import g, request_started
@@ -16,6 +18,48 @@ from fieldlog.extensions import db
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+# FIELDLOG_TODAY=YYYY-MM-DD runs the whole suite as if it were that day in the county (10:00,
+# Asia/Shanghai, the clock running on from there): `make test-dates` proves no test depends on
+# the calendar. The app reads time only through fieldlog.clock; time-machine moves it all.
+TODAY = os.environ.get("FIELDLOG_TODAY")
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def travelled_now() -> datetime | None:
+    """Return the moment the suite travelled to, or None on the real clock."""
+    if not TODAY:
+        return None
+    return datetime.combine(date.fromisoformat(TODAY), time(10, 0), SHANGHAI)
+
+
+def pytest_configure(config) -> None:
+    if start := travelled_now():
+        import time_machine
+
+        traveller = time_machine.travel(start, tick=True)
+        traveller.start()
+        config.add_cleanup(traveller.stop)
+
+
+@pytest.fixture
+def today_is():
+    """Return a callable that sets the county's day for this test (10:00 there, ticking on)."""
+    import time_machine
+
+    travellers = []
+
+    def set_today(day: date) -> None:
+        traveller = time_machine.travel(datetime.combine(day, time(10, 0), SHANGHAI), tick=True)
+        traveller.start()
+        travellers.append(traveller)
+
+    yield set_today
+    for traveller in reversed(travellers):
+        traveller.stop()
+
+
+def pytest_report_header(config) -> str:
+    return f"fieldlog clock: {TODAY or 'the real date'}"
 
 
 def testdata_photos() -> Path:

@@ -137,7 +137,13 @@ def text_of(page: str, name: str) -> str:
     return match.group(1).strip()
 
 
-def test_phone_month_page_shows_the_big_figures(client, world, october, login):
+@pytest.fixture
+def in_november(today_is):
+    """The county's today is in November 2026, the month after the records."""
+    today_is(date(2026, 11, 18))
+
+
+def test_phone_month_page_shows_the_big_figures(client, in_november, world, october, login):
     login("sec1")
     page = client.get("/m/month?m=2026-10").get_data(as_text=True)
     assert text_of(page, "days-in-village") == "7"
@@ -147,7 +153,16 @@ def test_phone_month_page_shows_the_big_figures(client, world, october, login):
     assert (text_of(page, "ledger-opened"), text_of(page, "ledger-closed")) == ("1", "1")
     assert text_of(page, "month-label") == "2026年10月"  # Chinese by default
     assert page.count('data-testid="visit-line"') == 4
-    assert 'href="/m/month?m=2026-09"' in page and 'href="/m/month"' in page  # prev / next
+    # previous; next is November, this month, whose own address is /m/month
+    assert 'href="/m/month?m=2026-09"' in page and 'href="/m/month"' in page
+
+
+def test_phone_month_page_links_a_past_next_month_by_its_name(client, today_is, world, device,
+                                                             login):
+    today_is(date(2027, 3, 3))
+    login("sec1")
+    page = client.get("/m/month?m=2026-10").get_data(as_text=True)
+    assert 'href="/m/month?m=2026-11"' in page and 'href="/m/month"' not in page
     assert f"/report/cadre/{world.sec1.id}/2026-10" in page
     assert "css/print.css" in page
 

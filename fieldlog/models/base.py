@@ -1,7 +1,4 @@
 """Column helpers shared by the models."""
-from datetime import UTC, datetime
+from fieldlog.clock import utcnow
 
-
-def utcnow() -> datetime:
-    """Return the current UTC time as a naive datetime (how every timestamp is stored)."""
-    return datetime.now(UTC).replace(tzinfo=None)
+__all__ = ["utcnow"]  # models and services import the stored form of "now" from here

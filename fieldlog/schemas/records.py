@@ -3,6 +3,7 @@ from datetime import date, timedelta
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from fieldlog import clock
 from fieldlog.models.attendance import DAY_KINDS, LEAVE_TYPES, OFFICIAL_REASONS
 from fieldlog.models.ledger import LEDGER_CATEGORIES, LEDGER_HANDLERS, LEDGER_STATES
 from fieldlog.models.records import ACTION_STATES, ACTION_TYPES, GOAL_TYPES, MEETING_TYPES
@@ -20,7 +21,7 @@ def _type(name: str):
 
 
 def _reasonable_day(value: date) -> None:
-    if not date(2015, 1, 1) <= value <= date.today() + timedelta(days=400):
+    if not date(2015, 1, 1) <= value <= clock.now().date() + timedelta(days=400):
         raise ValidationError("The date is out of range; check the phone's clock.")
 
 

@@ -3,6 +3,7 @@ from datetime import UTC, datetime, timedelta
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from fieldlog import clock
 from fieldlog.schemas.fields import Text, UtcDateTime
 
 MAX_TEXT = 4000
@@ -18,7 +19,7 @@ def _not_absurd(value: datetime) -> None:
     """Refuse device times before the product existed or more than a day ahead."""
     if value < EARLIEST:
         raise ValidationError("Time is before 2015; check the phone's clock.")
-    if value > datetime.now(UTC) + timedelta(days=1):
+    if value > clock.now() + timedelta(days=1):
         raise ValidationError("Time is in the future; check the phone's clock.")
 
 

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import insert, select
 
+from fieldlog import clock
 from fieldlog.domain import PRIORITY_TAGS
 from fieldlog.errors import Conflict
 from fieldlog.extensions import db
@@ -74,8 +75,12 @@ def _uuid(rng: random.Random) -> str:
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
 
-def build_demo_county(seed: int) -> str:
-    """Create the demo county from `seed`, commit it, and return a one-paragraph summary."""
+def build_demo_county(seed: int, today: date | None = None) -> str:
+    """Create the demo county from `seed`, commit it, and return a one-paragraph summary.
+
+    Its weeks of history end on `today` (the county's day by the app clock unless given), so the
+    demo looks the same relative to whichever day it is loaded on.
+    """
     loaded = (select(OrgUnit.id).where(OrgUnit.code == vocab.COUNTY["code"]).exists()
               | select(User.id).where(User.username.in_(USERNAMES)).exists())
     if db.session.scalar(select(loaded)):
@@ -84,7 +89,7 @@ def build_demo_county(seed: int) -> str:
     zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Asia/Shanghai")
     run = _Run(random.Random(seed), random.Random(f"{seed}/photos"), zone, utcnow(),
                photo_store())
-    today = datetime.now(zone).date()
+    today = today or clock.today_in(zone)
     term_start = date(today.year - 1 if today.month >= 3 else today.year - 2, 3, 1)
 
     county, townships, villages = _build_org(run.rng)

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 
+from fieldlog.clock import now as wall_now
+from fieldlog.clock import utcnow as wall_utcnow
 from fieldlog.extensions import db
 from fieldlog.models import (
     Action,
@@ -207,7 +209,7 @@ def _ledger(rng, clock, sec, visits: list[Visit]) -> list[dict]:
                     ["open", "in_progress", "resolved", "feedback"].index(state):
                 break
             moment = min(moment + timedelta(days=rng.randint(1, 6), hours=rng.randint(0, 5)),
-                         datetime.now(UTC) - timedelta(hours=2))
+                         wall_now() - timedelta(hours=2))
             records.append(_record(rng, "ledger_update", moment.astimezone(clock.zone),
                                    None, item_id=item["id"], to_state=state,
                                    note=LEDGER_NOTES[state]))
@@ -298,7 +300,7 @@ def _decide_leave(rng, reviewers: dict[str, User], outcomes: dict[str, str]) -> 
 
 def _backdate(rng) -> None:
     """Move server times back to when the phones would have synced (the demo loads today)."""
-    now = datetime.now(UTC).replace(tzinfo=None) - timedelta(minutes=5)
+    now = wall_utcnow() - timedelta(minutes=5)
     received: dict[str, datetime] = {}
     for model in (Goal, Meeting, Action, LedgerItem, DayMark, LeaveRequest):
         rows = db.session.execute(select(model.id, model.device_created_at)
@@ -342,7 +344,7 @@ def _review(rng, reviewers: dict[str, User]) -> dict[str, int]:
             reviewer = reviewers["sup_town"] if row.village.path.startswith(
                 reviewers["sup_town"].scope_unit.path) else reviewers["sup_county"]
             decided = row.received_at + timedelta(hours=rng.randint(3, 60))
-            now = datetime.now(UTC).replace(tzinfo=None)
+            now = wall_utcnow()
             db.session.add(ReviewDecision(
                 record_type=kind, record_id=row.id, version=row.version, decision=decision,
                 comment=rng.choice(RETURN_COMMENTS) if decision == "returned" else "",

@@ -4,6 +4,8 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import get_timezone
 
+from fieldlog import clock
+
 
 def to_utc_naive(value: datetime | None) -> datetime | None:
     """Convert an aware datetime to naive UTC (the stored form)."""
@@ -33,4 +35,4 @@ def local_midnight_utc(day: date) -> datetime:
 
 def local_today() -> date:
     """Return today's date in the display zone (the county's day, not the server's)."""
-    return datetime.now(ZoneInfo(str(get_timezone()))).date()
+    return clock.today_in(str(get_timezone()))

@@ -1,12 +1,12 @@
 """Take in a photo for a record: idempotent by photo UUID, processed, stored, recorded."""
 import hashlib
-from datetime import datetime
 
 from flask import current_app
 from flask_babel import get_timezone
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from fieldlog import clock
 from fieldlog.errors import Conflict, Forbidden, Invalid, NotFound, QuotaExceeded
 from fieldlog.extensions import db
 from fieldlog.models import Photo, User
@@ -90,7 +90,7 @@ def receive_photo(user: User, photo_id: str, form: dict, data: bytes) -> tuple[P
 def _check_quota(user: User, incoming: int) -> None:
     """Refuse a photo that would take the user past today's photo byte quota (429)."""
     quota = current_app.config["PHOTO_QUOTA_BYTES_PER_DAY"]
-    today = datetime.now(get_timezone()).date()
+    today = clock.today_in(str(get_timezone()))
     used = db.session.scalar(select(func.coalesce(func.sum(Photo.byte_size), 0)).where(
         Photo.owner_id == user.id, Photo.received_at >= local_midnight_utc(today)))
     if used + incoming > quota:

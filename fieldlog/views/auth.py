@@ -1,5 +1,4 @@
 """Sign in, sign out, language, and the session rules every request follows."""
-import time
 
 from flask import (
     Blueprint,
@@ -14,6 +13,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
+from fieldlog import clock
 from fieldlog.extensions import db
 from fieldlog.ratelimit import limit_sign_in
 from fieldlog.services.auth import SignInRefused, note_session_expired, note_sign_out, sign_in
@@ -39,7 +39,7 @@ def start_session(user) -> None:
     session.clear()
     login_user(user)
     session.permanent = True  # the cookie lives PERMANENT_SESSION_LIFETIME (the absolute limit)
-    session["login_at"] = session["seen_at"] = int(time.time())
+    session["login_at"] = session["seen_at"] = int(clock.epoch_seconds())
 
 
 def end_session() -> None:
@@ -53,7 +53,7 @@ def _expiry_reason(user) -> str | None:
     login_at, seen_at = session.get("login_at"), session.get("seen_at")
     if not isinstance(login_at, int) or not isinstance(seen_at, int):
         return "legacy"  # from before these rules, or restored from a remember-me cookie
-    now = time.time()
+    now = clock.epoch_seconds()
     if now - login_at > config["SESSION_ABSOLUTE_DAYS"] * 24 * 3600:
         return "absolute"
     idle = config["ADMIN_SESSION_IDLE_MINUTES" if user.role == "admin" else
@@ -74,7 +74,7 @@ def apply_session_rules():
             flash(_("Your session has ended. Please sign in again; records on this phone are "
                     "kept and sent after you do."), "info")
         return None  # pages that need a user now send the visitor to sign in
-    now = int(time.time())
+    now = int(clock.epoch_seconds())
     if now - session["seen_at"] > 60:  # coarse, so the cookie does not change every request
         session["seen_at"] = now
     if (user.must_change_password and request.blueprint not in ("api", "pwa")

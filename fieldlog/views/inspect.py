@@ -3,13 +3,14 @@
 Inspectors (and admins) act; supervisors may read the summary and a cadre's findings. Nothing
 here changes a record: the services only write check tasks, presence checks and the audit trail.
 """
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from fieldlog import clock
 from fieldlog.errors import FieldlogError, Forbidden, Invalid, NotFound
 from fieldlog.permissions import REVIEWER_ROLES, roles_required
 from fieldlog.services import checks, sampling
@@ -48,7 +49,7 @@ def _or_abort(call, *args, **kwargs):
 
 
 def _today() -> date:
-    return datetime.now(get_timezone()).date()
+    return clock.today_in(str(get_timezone()))
 
 
 def _last_month() -> tuple[date, date]:

@@ -16,7 +16,7 @@ from werkzeug.serving import make_server
 
 from fieldlog import create_app
 from fieldlog.extensions import db
-from tests.conftest import PASSWORD, ROOT
+from tests.conftest import PASSWORD, ROOT, travelled_now
 
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
 CHROMIUM = os.environ.get("FIELDLOG_CHROMIUM", "/usr/bin/chromium")  # `make browser` installs it
@@ -114,6 +114,25 @@ def browser():
             browser.close()
 
 
+_SHIFTED_DATE = """(() => {
+  const offset = %d, RealDate = Date;
+  class ShiftedDate extends RealDate {
+    constructor(...args) { if (args.length) super(...args); else super(RealDate.now() + offset); }
+    static now() { return RealDate.now() + offset; }
+  }
+  globalThis.Date = ShiftedDate;
+})();"""
+
+
+def _clock_offset_ms() -> int:
+    """How far the travelled clock is from the real one, which Chromium keeps."""
+    import time
+
+    from time_machine import escape_hatch
+
+    return round((time.time() - escape_hatch.time.time()) * 1000)
+
+
 class Browsing:
     """Fresh browser contexts (empty profiles) for one test; all closed at its end.
 
@@ -129,6 +148,8 @@ class Browsing:
 
     def _context(self, options: dict):
         context = self.browser.new_context(base_url=self.server.base_url, **options)
+        if travelled_now():  # the phone's clock travels with the server's (make test-dates)
+            context.add_init_script(_SHIFTED_DATE % _clock_offset_ms())
         context.set_default_timeout(15_000)
         context.set_default_navigation_timeout(20_000)
         context.on("page", self._watch)
