@@ -39,9 +39,9 @@ from fieldlog.models import (  # noqa: E402
     User,
     Visit,
 )
-from fieldlog.services.auth import hash_password  # noqa: E402
-from fieldlog.services.org import add_unit  # noqa: E402
-from fieldlog.services.timefmt import local_midnight_utc, local_today  # noqa: E402
+from fieldlog.services.org.units import add_unit  # noqa: E402
+from fieldlog.services.people.auth import hash_password  # noqa: E402
+from fieldlog.timefmt import local_midnight_utc, local_today  # noqa: E402
 from tests.fixtures.world import build_world  # noqa: E402
 
 VILLAGES, HOUSEHOLDS = 100, 30

@@ -42,10 +42,10 @@ from bench.integrity_generator import (  # noqa: E402
 )
 from fieldlog.extensions import db  # noqa: E402
 from fieldlog.models import Flag, Photo, User, Visit  # noqa: E402
-from fieldlog.services import integrity_rules as rules  # noqa: E402
-from fieldlog.services.auth import issue_device_token  # noqa: E402
-from fieldlog.services.integrity import compute_visit_flags  # noqa: E402
-from fieldlog.services.integrity_photos import candidates_query, compute_photo_flags  # noqa: E402
+from fieldlog.services.integrity import rules  # noqa: E402
+from fieldlog.services.integrity.flags import compute_visit_flags  # noqa: E402
+from fieldlog.services.integrity.photos import candidates_query, compute_photo_flags  # noqa: E402
+from fieldlog.services.people.auth import issue_device_token  # noqa: E402
 
 
 def evaluate(county: County) -> dict:

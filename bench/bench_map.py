@@ -21,7 +21,7 @@ from sqlalchemy import insert, select  # noqa: E402
 from bench.common import migrated_app  # noqa: E402
 from fieldlog.extensions import db  # noqa: E402
 from fieldlog.models import Household, OrgUnit, User, Visit  # noqa: E402
-from fieldlog.services.auth import hash_password  # noqa: E402
+from fieldlog.services.people.auth import hash_password  # noqa: E402
 from tests.fixtures.world import build_world  # noqa: E402
 
 PASSWORD = "bench-password"

@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))  # a script in bench/ is not on the package's path
 
 from PIL import Image, ImageChops  # noqa: E402
 
-from fieldlog.services.photos import process_photo  # noqa: E402
+from fieldlog.services.records.photos import process_photo  # noqa: E402
 
 TESTDATA = Path(os.environ.get("FIELDLOG_TESTDATA")
                 or ROOT.parent / "shared" / "testdata" / "photos")

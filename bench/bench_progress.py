@@ -26,9 +26,9 @@ from fieldlog import create_app  # noqa: E402
 from fieldlog.extensions import db  # noqa: E402
 from fieldlog.models import User, Visit  # noqa: E402
 from fieldlog.permissions import scope_village_ids  # noqa: E402
-from fieldlog.services import progress  # noqa: E402
-from fieldlog.services.auth import hash_password  # noqa: E402
-from fieldlog.services.timefmt import local_today  # noqa: E402
+from fieldlog.services.people.auth import hash_password  # noqa: E402
+from fieldlog.services.reporting import progress  # noqa: E402
+from fieldlog.timefmt import local_today  # noqa: E402
 
 TOWNSHIPS, VILLAGES_PER_TOWN, HOUSEHOLDS_PER_VILLAGE = 20, 15, 500
 VILLAGES = TOWNSHIPS * VILLAGES_PER_TOWN

@@ -22,7 +22,7 @@ from werkzeug.test import encode_multipart  # noqa: E402
 
 from bench.common import migrated_app  # noqa: E402
 from fieldlog.extensions import db  # noqa: E402
-from fieldlog.services.auth import hash_password, issue_device_token  # noqa: E402
+from fieldlog.services.people.auth import hash_password, issue_device_token  # noqa: E402
 from tests.fixtures.world import build_world  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

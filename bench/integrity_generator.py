@@ -3,7 +3,7 @@
 Everything comes from one seed. Honest cadres visit households door to door on working days,
 with GPS noise and accuracies of 5–50 m, now and then a multipath outlier or a visit met at the
 village committee, sometimes writing a day's visits up in the evening, and attach painted photos
-(fieldlog.services.demo_photos) whose EXIF time and place match the visit. Fakes are planted at
+(fieldlog.services.demo.photos) whose EXIF time and place match the visit. Fakes are planted at
 quiet hours so they do not disturb honest records. Records are synced day by day through
 /api/v1/sync and photos through /api/v1/photos, and flags are computed after each call, as the
 sync and upload hooks do (switched off here, so each step is timed on its own).
@@ -28,14 +28,14 @@ from werkzeug.test import encode_multipart
 
 from fieldlog.extensions import db
 from fieldlog.models import Household, OrgUnit, User
-from fieldlog.services import integrity_rules as rules
-from fieldlog.services.auth import hash_password, issue_device_token
-from fieldlog.services.demo_data import DEVICES
-from fieldlog.services.demo_photos import scene_jpeg
-from fieldlog.services.geo import distance_m
-from fieldlog.services.integrity import compute_visit_flags
-from fieldlog.services.integrity_photos import compute_photo_flags
-from fieldlog.services.org import add_unit
+from fieldlog.services.common.geo import distance_m
+from fieldlog.services.demo.data import DEVICES
+from fieldlog.services.demo.photos import scene_jpeg
+from fieldlog.services.integrity import rules
+from fieldlog.services.integrity.flags import compute_visit_flags
+from fieldlog.services.integrity.photos import compute_photo_flags
+from fieldlog.services.org.units import add_unit
+from fieldlog.services.people.auth import hash_password, issue_device_token
 from tests.fixtures.photos import forwarded
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -371,18 +371,10 @@ def hooks_off():
 
     The explicit compute_*_flags calls that follow each API call do what the hooks do.
     """
-    from fieldlog.services import sync, uploads
+    from fieldlog.services.records.events import records_committed
 
-    saved = {m: getattr(m, "flag_after_commit", None) for m in (sync, uploads)}
-    try:
-        for module, hook in saved.items():
-            if hook is not None:
-                module.flag_after_commit = lambda *_args, **_kwargs: None
+    with records_committed.muted():
         yield
-    finally:
-        for module, hook in saved.items():
-            if hook is not None:
-                module.flag_after_commit = hook
 
 
 # --- sending ------------------------------------------------------------------------------------

@@ -31,8 +31,10 @@ def create_app(config: type | dict | None = None) -> Flask:
     from fieldlog.cli import register_cli
     from fieldlog.errors import register_error_handlers
     from fieldlog.security import register_security_headers
+    from fieldlog.services.integrity.hooks import listen as flag_committed_records
     from fieldlog.templating import register_templating
 
+    flag_committed_records()
     register_error_handlers(app)
     register_input_guards(app)
     register_security_headers(app)

@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from fieldlog.errors import FieldlogError
 from fieldlog.extensions import db
-from fieldlog.services.integrity_hooks import recompute_everything
+from fieldlog.services.integrity.hooks import recompute_everything
 
 
 def register_cli(app: Flask) -> None:
@@ -17,7 +17,7 @@ def register_cli(app: Flask) -> None:
     def seed_demo(if_empty: bool, seed: int) -> None:
         """Build the demo county: townships, villages, households, users and past visits."""
         from fieldlog.models import User
-        from fieldlog.services.demo import build_demo_county
+        from fieldlog.services.demo.county import build_demo_county
 
         if if_empty and db.session.scalar(select(func.count()).select_from(User)):
             click.echo("Database already has data; demo county not loaded.")
@@ -48,7 +48,7 @@ def register_cli(app: Flask) -> None:
     @click.option("--anchor", help="ID:HASH of an entry recorded earlier, to catch truncation.")
     def audit_verify(anchor: str | None) -> None:
         """Check that no audit entry was altered, deleted or reordered; exit 1 if any was."""
-        from fieldlog.services.audit import verify
+        from fieldlog.services.people.audit import verify
 
         parsed = None
         if anchor:
@@ -76,7 +76,7 @@ def register_cli(app: Flask) -> None:
         """Anonymise cadres and households whose work ended longer ago than the retention."""
         from flask import current_app
 
-        from fieldlog.services.privacy import purge_personal_data
+        from fieldlog.services.people.privacy import purge_personal_data
 
         plan = purge_personal_data(days or current_app.config["PERSONAL_DATA_RETENTION_DAYS"],
                                    dry_run=dry_run)
@@ -94,7 +94,7 @@ def register_cli(app: Flask) -> None:
     @click.password_option()
     def create_user(username, display_name, role, unit_code, password) -> None:
         """Create a user scoped to an org unit (the password must meet the policy)."""
-        from fieldlog.services.accounts import create_user as create
+        from fieldlog.services.people.accounts import create_user as create
 
         try:
             user = create(username, display_name, role, unit_code, password)

@@ -175,7 +175,7 @@ PASSWORD = "pw-for-tests-1"
 
 @pytest.fixture(scope="session")
 def password_hash() -> str:
-    from fieldlog.services.auth import hash_password
+    from fieldlog.services.people.auth import hash_password
 
     return hash_password(PASSWORD)
 
@@ -214,7 +214,7 @@ def login(client):
 @pytest.fixture
 def device(app):
     """Return a callable giving an API client that authenticates like a phone (bearer token)."""
-    from fieldlog.services.auth import issue_device_token
+    from fieldlog.services.people.auth import issue_device_token
 
     def make(user):
         _token, raw = issue_device_token(user, "pytest")

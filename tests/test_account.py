@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from fieldlog.extensions import db
 from fieldlog.models import AuditEntry, DeviceToken, User
-from fieldlog.services import password_policy
+from fieldlog.services.people import password_policy
 from tests.conftest import PASSWORD, csrf_token
 
 NEW_PASSWORD = "beibao-cun-2026"

@@ -8,7 +8,7 @@ from sqlalchemy import event, select
 
 from fieldlog.extensions import db
 from fieldlog.models import Action, Goal, Photo, RecordVersion
-from fieldlog.services.actions import action_status
+from fieldlog.services.records.actions import action_status
 from tests.test_meetings import action_payload, goal_payload, meeting_payload, page_json
 from tests.test_photo_api import upload
 from tests.test_sync_api import sync, visit_payload

@@ -10,15 +10,15 @@ from sqlalchemy import event, select, update
 
 from fieldlog.extensions import db
 from fieldlog.models import AuditEntry, CountySetting, DayMark, LeaveRequest, Visit
-from fieldlog.services import attendance
-from fieldlog.services.attendance import (
+from fieldlog.services.attendance import days as attendance
+from fieldlog.services.attendance.days import (
     leave_days_taken,
     month_summary,
     parse_chain,
     village_days,
 )
-from fieldlog.services.settings import county_setting
-from fieldlog.services.timefmt import local_midnight_utc
+from fieldlog.services.org.settings import county_setting
+from fieldlog.timefmt import local_midnight_utc
 from tests.test_sync_api import sync, visit_payload
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -11,8 +11,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from fieldlog.extensions import db
 from fieldlog.models import AuditEntry
-from fieldlog.services import audit
-from fieldlog.services.audit import GENESIS, record, record_many, verify
+from fieldlog.services.people import audit
+from fieldlog.services.people.audit import GENESIS, record, record_many, verify
 from tests.test_photo_api import upload
 from tests.test_sync_api import sync, visit_payload
 

@@ -97,7 +97,7 @@ def test_an_unknown_username_answers_exactly_like_a_real_one(client, world):
 
 
 def test_an_unknown_username_costs_one_scrypt_check_like_a_real_one(client, world, monkeypatch):
-    from fieldlog.services import auth
+    from fieldlog.services.people import auth
 
     calls = []
     real_check = auth.check_password_hash

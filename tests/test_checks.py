@@ -11,8 +11,8 @@ from fieldlog.errors import Forbidden, Invalid, NotFound
 from fieldlog.extensions import db
 from fieldlog.models import AuditEntry, CheckTask, Photo, PresenceCheck, User, Visit
 from fieldlog.models.base import utcnow
-from fieldlog.services import checks
-from fieldlog.services.sampling import draw_sample
+from fieldlog.services.inspection import checks
+from fieldlog.services.inspection.sampling import draw_sample
 from tests.test_sampling import add_visit, flag
 from tests.test_sync_api import sync, visit_payload
 

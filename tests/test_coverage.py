@@ -4,7 +4,7 @@ from datetime import date, datetime
 import pytest
 
 from fieldlog.extensions import db
-from fieldlog.services.coverage import village_coverage
+from fieldlog.services.register.coverage import village_coverage
 from tests.test_sampling import add_visit
 
 TODAY = date(2026, 3, 31)

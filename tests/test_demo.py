@@ -36,11 +36,11 @@ from fieldlog.models import (
     Visit,
 )
 from fieldlog.models.records import ACTION_TYPES, MEETING_TYPES, STATUSES
-from fieldlog.services.auth import authenticate
-from fieldlog.services.demo import build_demo_county
-from fieldlog.services.geo import distance_m
-from fieldlog.services.timefmt import iso_utc
-from fieldlog.services.uploads import photo_store
+from fieldlog.services.common.geo import distance_m
+from fieldlog.services.demo.county import build_demo_county
+from fieldlog.services.people.auth import authenticate
+from fieldlog.services.records.uploads import photo_store
+from fieldlog.timefmt import iso_utc
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 USERNAMES = {f"sec{n:02d}" for n in range(1, 9)} | {"sup_town", "sup_county", "inspector", "admin"}
@@ -287,7 +287,7 @@ def test_demo_has_every_other_kind_of_record(demo):
 
 
 def test_demo_records_feed_the_progress_table(demo):
-    from fieldlog.services.progress import Period, cadre_figures
+    from fieldlog.services.reporting.progress import Period, cadre_figures
 
     secretaries = list(db.session.scalars(select(User).where(User.role == "secretary")))
     figures = cadre_figures([s.id for s in secretaries], Period.parse("term"))

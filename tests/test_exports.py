@@ -8,8 +8,8 @@ from sqlalchemy import event, select
 
 from fieldlog.extensions import db
 from fieldlog.models import AuditEntry
-from fieldlog.services import exports
-from fieldlog.services.privacy import mask_phone
+from fieldlog.services.people.privacy import mask_phone
+from fieldlog.services.reporting import visit_exports as exports
 from tests.test_sync_api import sync, visit_payload
 
 

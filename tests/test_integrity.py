@@ -12,8 +12,8 @@ from sqlalchemy import event, select
 from fieldlog.errors import Conflict, Forbidden, Invalid, NotFound
 from fieldlog.extensions import db
 from fieldlog.models import AuditEntry, Flag, Visit
-from fieldlog.services import integrity_rules as rules
-from fieldlog.services.integrity import compute_visit_flags, describe, explain_flag, flags_for
+from fieldlog.services.integrity import rules
+from fieldlog.services.integrity.flags import compute_visit_flags, describe, explain_flag, flags_for
 from tests.test_sync_api import sync, visit_payload
 
 # 10:00 in the county (UTC+8) some days ago: every claimed time stays in the schema's range.

@@ -11,11 +11,11 @@ from sqlalchemy import func, select, text
 from fieldlog import create_app
 from fieldlog.extensions import db
 from fieldlog.models import Flag, Photo, Visit
-from fieldlog.services import integrity_rules as rules
-from fieldlog.services.demo import build_demo_county
-from fieldlog.services.integrity import compute_visit_flags
-from fieldlog.services.integrity_photos import candidates_query, compute_photo_flags
-from fieldlog.services.photos import process_photo
+from fieldlog.services.demo.county import build_demo_county
+from fieldlog.services.integrity import rules
+from fieldlog.services.integrity.flags import compute_visit_flags
+from fieldlog.services.integrity.photos import candidates_query, compute_photo_flags
+from fieldlog.services.records.photos import process_photo
 from tests.fixtures.photos import forwarded as copy_of
 from tests.test_integrity import (
     BASE,

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from fieldlog.errors import Conflict, Forbidden, Invalid, NotFound
 from fieldlog.extensions import db
 from fieldlog.models import AuditEntry, LeaveDecision, LeaveRequest
-from fieldlog.services.attendance import decide, pending_approvals
+from fieldlog.services.attendance.days import decide, pending_approvals
 from tests.test_attendance import leave, stored
 from tests.test_sync_api import sync
 
@@ -158,7 +158,7 @@ def test_phone_leave_pages(world, device, client, login):
 
 
 def test_a_new_chain_applies_to_new_requests_only(world, device):
-    from fieldlog.services.settings import set_county_setting
+    from fieldlog.services.org.settings import set_county_setting
 
     before = request_leave(device, world.sec1, "2026-12-01", "2026-12-03")
     set_county_setting(world.admin, world.county, "leave_chain",

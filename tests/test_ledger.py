@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from fieldlog.extensions import db
 from fieldlog.models import AuditEntry, LedgerEvent, LedgerItem, LedgerLink
-from fieldlog.services.ledger import (
+from fieldlog.services.records.ledger import (
     Filters,
     is_overdue,
     ledger_counts,

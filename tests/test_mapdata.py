@@ -13,7 +13,7 @@ from werkzeug.datastructures import MultiDict
 from fieldlog.extensions import db
 from fieldlog.models import Meeting, Visit
 from fieldlog.security import CSP
-from fieldlog.services.mapdata import (
+from fieldlog.services.reporting.mapdata import (
     GcjConverter,
     out_of_china,
     parse_filters,
@@ -21,7 +21,7 @@ from fieldlog.services.mapdata import (
     tile_origins,
     wgs84_to_gcj02,
 )
-from fieldlog.services.timefmt import local_midnight_utc, local_today
+from fieldlog.timefmt import local_midnight_utc, local_today
 from tests.test_security_headers import header_problems
 
 AMAP = "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&style=8&x={x}&y={y}&z={z}"

@@ -9,7 +9,7 @@ from sqlalchemy import event, func, select
 
 from fieldlog.extensions import db
 from fieldlog.models import GoalLink, LedgerItem, LedgerLink, Meeting, RecordVersion, ReviewDecision
-from fieldlog.services.meetings import meeting_counts_by_type
+from fieldlog.services.records.meetings import meeting_counts_by_type
 from tests.test_sync_api import sync
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from fieldlog.extensions import db
 from fieldlog.models import LeaveRequest, Visit
-from fieldlog.services.month import Period, month_record
+from fieldlog.services.reporting.month import Period, month_record
 from tests.test_sync_api import sync
 
 CENTRE = {"lat": 26.5805, "lon": 106.7102, "accuracy_m": 9.0}  # inside V1's geofence
@@ -288,7 +288,7 @@ def test_a_township_of_cadres_costs_a_few_grouped_queries(app, world, october):
     """Per kind of record one grouped query for every cadre; per village only the coverage."""
     from sqlalchemy import event
 
-    from fieldlog.services.month import month_records
+    from fieldlog.services.reporting.month import month_records
 
     def statements_for(users) -> int:
         statements = []

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from fieldlog.extensions import db
 from fieldlog.models import AuditEntry
-from fieldlog.services.timefmt import local_today
+from fieldlog.timefmt import local_today
 from tests.test_sync_api import sync, visit_payload
 from tests.test_sync_records import base, meeting
 

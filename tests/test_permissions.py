@@ -21,7 +21,7 @@ def test_scope_follows_the_org_tree(world):
 
 def test_path_prefix_does_not_leak_into_sibling_ids(world):
     """'/1/2/' must not match '/1/20/': paths end with a slash for that reason."""
-    from fieldlog.services.org import add_unit
+    from fieldlog.services.org.units import add_unit
 
     for n in range(10):  # push ids past 10 so a bare prefix would collide
         add_unit(world.t2, f"X{n}", f"测试{n}村", lat=26.0, lon=106.0, geofence_m=500)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops, ImageCms, ImageStat, PngImagePlugin
 
-from fieldlog.services.photos import PhotoRejected, process_photo
+from fieldlog.services.records.photos import PhotoRejected, process_photo
 from fieldlog.storage import LocalFolderStore, PhotoStore, photo_keys
 
 REPO = Path(__file__).resolve().parents[1]
@@ -289,7 +289,7 @@ def test_decompression_bomb_is_refused_from_the_header_fast_and_small():
     assert rejected(bomb) == "too_many_pixels"
     assert time.perf_counter() - started < 1.0
     # Peak memory in a fresh interpreter: decoding would need 900 MB.
-    script = ("import resource, sys\nfrom fieldlog.services.photos import PhotoRejected,"
+    script = ("import resource, sys\nfrom fieldlog.services.records.photos import PhotoRejected,"
               " process_photo\ndata = sys.stdin.buffer.read()\n"
               "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
               "try:\n    process_photo(data, max_bytes=10**8, max_pixels=60_000_000)\n"

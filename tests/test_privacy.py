@@ -8,8 +8,8 @@ from sqlalchemy import select
 from fieldlog.errors import Invalid, NotFound
 from fieldlog.extensions import db
 from fieldlog.models import Assignment, AuditEntry, DeviceToken, Household, User, Visit
-from fieldlog.services.audit import verify
-from fieldlog.services.privacy import (
+from fieldlog.services.people.audit import verify
+from fieldlog.services.people.privacy import (
     ANON_HEAD_NAME,
     ANON_USER_NAME,
     mask_id_number,

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from fieldlog.extensions import db
 from fieldlog.models import AuditEntry, Meeting, ReviewDecision, Visit
-from fieldlog.services.record_display import review_summary, version_diffs
-from fieldlog.services.review import returned_count
+from fieldlog.services.review.decisions import returned_count
+from fieldlog.services.review.display import review_summary, version_diffs
 from tests.test_sync_api import sync, visit_payload
 
 

@@ -10,7 +10,13 @@ from fieldlog.errors import Forbidden, Invalid
 from fieldlog.extensions import db
 from fieldlog.models import AuditEntry, CheckTask, Flag, User, Visit
 from fieldlog.models.base import utcnow
-from fieldlog.services.sampling import Candidate, allocate, choose, draw_sample, preview_sample
+from fieldlog.services.inspection.sampling import (
+    Candidate,
+    allocate,
+    choose,
+    draw_sample,
+    preview_sample,
+)
 
 MARCH = (date(2026, 3, 1), date(2026, 3, 31))
 _NS = uuid.UUID("0f9c3f0e-6f39-4f0f-9d0e-3a7c1f2b5d11")

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from marshmallow import ValidationError
 
 from fieldlog.schemas.sync import MAX_PHOTOS_PER_RECORD, MAX_TEXT, VisitInSchema
-from fieldlog.services.sync import content_hash
-from fieldlog.services.timefmt import to_utc_naive
+from fieldlog.services.records.sync import content_hash
+from fieldlog.timefmt import to_utc_naive
 
 SCHEMA = VisitInSchema()
 # Reproducible in CI, no example database written into the tree.

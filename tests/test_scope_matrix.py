@@ -34,7 +34,7 @@ from sqlalchemy import select
 from fieldlog.extensions import db
 from fieldlog.models import CheckTask, Flag
 from fieldlog.permissions import REVIEWER_ROLES
-from fieldlog.services.auth import issue_device_token
+from fieldlog.services.people.auth import issue_device_token
 from tests.conftest import PASSWORD, csrf_token
 from tests.test_meetings import matrix_objects as record_objects
 from tests.test_photo_api import upload
@@ -315,7 +315,7 @@ ACCESS: dict[str, Access] = {
     "scoring.manual": page("supervisor", "admin", args={"cadre_id": "cadre"},
                            body=form(item="evaluation", points="80", reason="群众评价较好")),
     "scoring.rubric": page("admin", body=lambda ctx: {"data": {"rubric": __import__(
-        "json").dumps(__import__("fieldlog.services.settings", fromlist=["DEFAULTS"])
+        "json").dumps(__import__("fieldlog.services.org.settings", fromlist=["DEFAULTS"])
                       .DEFAULTS["scoring_rubric"])}}),
     # Office exports (XLSX/CSV) of the records in scope.
     "exports.index": page(*REVIEWER_ROLES),
@@ -359,8 +359,8 @@ def test_every_url_argument_is_described(app):
 
 def _sample_with_done_tasks(actor, world) -> tuple[int, dict[int, CheckTask]]:
     """Draw a sample over the county for the last week; record each task with a photo."""
-    from fieldlog.services.checks import record_outcome
-    from fieldlog.services.sampling import draw_sample
+    from fieldlog.services.inspection.checks import record_outcome
+    from fieldlog.services.inspection.sampling import draw_sample
 
     today = datetime.now(get_timezone()).date()
     sample = draw_sample(actor, world.county.id, today - timedelta(days=7), today, 2, seed=11)
@@ -374,7 +374,7 @@ def _sample_with_done_tasks(actor, world) -> tuple[int, dict[int, CheckTask]]:
 
 def _check_photo(task: CheckTask) -> dict:
     from fieldlog.models import Photo
-    from fieldlog.services.checks import check_photo_uuid
+    from fieldlog.services.inspection.checks import check_photo_uuid
 
     photo = db.session.scalar(select(Photo).where(
         Photo.record_type == "check", Photo.record_id == check_photo_uuid(task.id)))

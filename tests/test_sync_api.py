@@ -229,7 +229,7 @@ def test_sync_computes_integrity_flags(world, device):
 
 
 def test_a_failing_flag_engine_never_loses_a_record(app, world, device, monkeypatch):
-    import fieldlog.services.integrity as integrity
+    import fieldlog.services.integrity.flags as integrity
 
     def broken(_ids):
         raise RuntimeError("flag engine bug")

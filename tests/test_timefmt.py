@@ -1,8 +1,8 @@
 """Day and month boundaries are the county's (Asia/Shanghai), not the server's or LMT."""
 from datetime import date, datetime
 
-from fieldlog.services.timefmt import iso_utc, local_midnight_utc, to_utc_naive
-from fieldlog.services.visits import month_start_utc
+from fieldlog.services.records.visits import month_start_utc
+from fieldlog.timefmt import iso_utc, local_midnight_utc, to_utc_naive
 
 
 def test_local_midnight_is_eight_hours_before_in_utc(app):

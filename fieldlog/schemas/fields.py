@@ -3,7 +3,7 @@ from datetime import datetime
 
 from marshmallow import fields
 
-from fieldlog.services.timefmt import iso_utc
+from fieldlog.timefmt import iso_utc
 
 
 class UtcDateTime(fields.DateTime):

@@ -8,8 +8,8 @@ from flask_login import current_user, login_required
 
 from fieldlog.errors import Invalid, NotFound
 from fieldlog.ratelimit import limiter
-from fieldlog.services import password_policy
-from fieldlog.services.auth import (
+from fieldlog.services.people import password_policy
+from fieldlog.services.people.auth import (
     change_password,
     devices_of,
     revoke_device,

@@ -17,15 +17,15 @@ from fieldlog.schemas.resources import (
     PhotoOutSchema,
 )
 from fieldlog.schemas.sync import BatchInSchema, BatchOutSchema
-from fieldlog.services.auth import (
+from fieldlog.services.people.auth import (
     SignInRefused,
     issue_device_token,
     sign_in,
     user_for_device_token,
 )
-from fieldlog.services.sync import apply_batch
-from fieldlog.services.uploads import receive_photo
-from fieldlog.services.visits import household_dicts
+from fieldlog.services.records.sync import apply_batch
+from fieldlog.services.records.uploads import receive_photo
+from fieldlog.services.records.visits import household_dicts
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # cookie-authenticated calls are checked in api_auth; bearer calls need none

@@ -14,9 +14,9 @@ from fieldlog.extensions import db
 from fieldlog.models import OrgUnit
 from fieldlog.models.attendance import LEAVE_TYPES, OFFICIAL_REASONS
 from fieldlog.permissions import REVIEWER_ROLES, roles_required
-from fieldlog.services import attendance as svc
-from fieldlog.services.settings import county_setting, set_county_setting
-from fieldlog.services.timefmt import local_today
+from fieldlog.services.attendance import days as svc
+from fieldlog.services.org.settings import county_setting, set_county_setting
+from fieldlog.timefmt import local_today
 
 bp = Blueprint("attendance", __name__)
 

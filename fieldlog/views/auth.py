@@ -16,7 +16,12 @@ from flask_login import current_user, login_required, login_user, logout_user
 from fieldlog import clock
 from fieldlog.extensions import db
 from fieldlog.ratelimit import limit_sign_in
-from fieldlog.services.auth import SignInRefused, note_session_expired, note_sign_out, sign_in
+from fieldlog.services.people.auth import (
+    SignInRefused,
+    note_session_expired,
+    note_sign_out,
+    sign_in,
+)
 
 bp = Blueprint("auth", __name__)
 

@@ -7,10 +7,10 @@ from flask_login import current_user
 
 from fieldlog.errors import Invalid, NotFound
 from fieldlog.permissions import REVIEWER_ROLES, roles_required
-from fieldlog.services import office_exports as service
-from fieldlog.services.coverage import villages_in_scope
-from fieldlog.services.progress import cadres_in_scope
-from fieldlog.services.timefmt import local_today
+from fieldlog.services.register.coverage import villages_in_scope
+from fieldlog.services.reporting import office_exports as service
+from fieldlog.services.reporting.progress import cadres_in_scope
+from fieldlog.timefmt import local_today
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
 

@@ -5,7 +5,7 @@ from flask_login import current_user
 
 from fieldlog.errors import Conflict, Invalid, NotFound
 from fieldlog.permissions import REVIEWER_ROLES, roles_required
-from fieldlog.services.integrity import describe, explain_flag, flag_for_viewer, kind_label
+from fieldlog.services.integrity.flags import describe, explain_flag, flag_for_viewer, kind_label
 
 bp = Blueprint("flags", __name__, url_prefix="/flags")
 bp.add_app_template_filter(describe, "flag_sentence")

@@ -13,9 +13,9 @@ from flask_login import current_user
 from fieldlog import clock
 from fieldlog.errors import FieldlogError, Forbidden, Invalid, NotFound
 from fieldlog.permissions import REVIEWER_ROLES, roles_required
-from fieldlog.services import checks, sampling
-from fieldlog.services.integrity_text import describe, kind_label
-from fieldlog.services.uploads import photo_store
+from fieldlog.services.inspection import checks, sampling
+from fieldlog.services.integrity.text import describe, kind_label
+from fieldlog.services.records.uploads import photo_store
 
 bp = Blueprint("inspect", __name__, url_prefix="/inspect")
 ACTORS = ("inspector", "admin")

@@ -14,7 +14,7 @@ from fieldlog.extensions import db
 from fieldlog.models import OrgUnit
 from fieldlog.models.base import utcnow
 from fieldlog.permissions import REVIEWER_ROLES, roles_required
-from fieldlog.services.ledger import (
+from fieldlog.services.records.ledger import (
     LEDGER_CATEGORY_LABELS,
     LEDGER_HANDLER_LABELS,
     LEDGER_STATE_LABELS,
@@ -29,9 +29,9 @@ from fieldlog.services.ledger import (
     open_item_dicts,
     village_items,
 )
-from fieldlog.services.ledger_changes import TRANSITIONS
-from fieldlog.services.timefmt import local_today
-from fieldlog.services.visits import filter_choices, household_dicts
+from fieldlog.services.records.ledger_changes import TRANSITIONS
+from fieldlog.services.records.visits import filter_choices, household_dicts
+from fieldlog.timefmt import local_today
 
 bp = Blueprint("ledger", __name__)
 EDITORS = ("supervisor", "admin")

@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from fieldlog.permissions import REVIEWER_ROLES, roles_required
 from fieldlog.security import csp_with_images
-from fieldlog.services.mapdata import map_data, parse_filters, scope_choices, tile_origins
+from fieldlog.services.reporting.mapdata import map_data, parse_filters, scope_choices, tile_origins
 
 bp = Blueprint("mapview", __name__, url_prefix="/map")
 

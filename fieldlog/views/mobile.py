@@ -7,9 +7,9 @@ from flask_login import current_user
 from fieldlog.extensions import db
 from fieldlog.models import OrgUnit
 from fieldlog.permissions import roles_required
-from fieldlog.services.ledger import open_item_dicts
-from fieldlog.services.timefmt import local_today
-from fieldlog.services.visits import household_dicts, secretary_home, tag_choices
+from fieldlog.services.records.ledger import open_item_dicts
+from fieldlog.services.records.visits import household_dicts, secretary_home, tag_choices
+from fieldlog.timefmt import local_today
 
 bp = Blueprint("mobile", __name__, url_prefix="/m")
 
@@ -28,7 +28,7 @@ def home():
     today = local_today()
     figures = secretary_home(current_user, today, village.id)
     try:  # the review area may not be installed yet
-        from fieldlog.services.review import returned_count
+        from fieldlog.services.review.decisions import returned_count
     except ImportError:
         returned = 0
     else:

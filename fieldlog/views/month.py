@@ -20,8 +20,8 @@ from fieldlog.extensions import db
 from fieldlog.models import Assignment, OrgUnit, User
 from fieldlog.models.base import utcnow
 from fieldlog.permissions import REVIEWER_ROLES, roles_required, unit_in_scope
-from fieldlog.services.month import MonthRecord, Period, month_record, month_records
-from fieldlog.services.timefmt import local_today
+from fieldlog.services.reporting.month import MonthRecord, Period, month_record, month_records
+from fieldlog.timefmt import local_today
 
 bp = Blueprint("month", __name__)
 

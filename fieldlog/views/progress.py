@@ -10,8 +10,8 @@ from werkzeug.routing import BuildError
 from fieldlog.domain import ACTION_STATE_LABELS, ACTION_TYPE_LABELS, MEETING_TYPE_LABELS
 from fieldlog.errors import Invalid, NotFound
 from fieldlog.permissions import REVIEWER_ROLES, roles_required
-from fieldlog.services import progress as service
-from fieldlog.services.timefmt import local_today
+from fieldlog.services.reporting import progress as service
+from fieldlog.timefmt import local_today
 
 bp = Blueprint("progress", __name__, url_prefix="/progress")
 

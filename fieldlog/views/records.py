@@ -8,10 +8,10 @@ from fieldlog.extensions import db
 from fieldlog.models import OrgUnit
 from fieldlog.models.records import ACTION_STATES, ACTION_TYPES, GOAL_TYPES, MEETING_TYPES
 from fieldlog.permissions import roles_required
-from fieldlog.services import actions as action_service
-from fieldlog.services import meetings as meeting_service
-from fieldlog.services.coverage import term_start
-from fieldlog.services.timefmt import local_today
+from fieldlog.services.records import actions as action_service
+from fieldlog.services.records import meetings as meeting_service
+from fieldlog.services.register.coverage import term_start
+from fieldlog.timefmt import local_today
 
 bp = Blueprint("records", __name__)
 

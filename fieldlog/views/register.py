@@ -8,10 +8,14 @@ from flask_login import current_user
 from fieldlog.domain import TAGS, tag_label
 from fieldlog.errors import FieldlogError, Invalid
 from fieldlog.permissions import roles_required
-from fieldlog.services import register as service
-from fieldlog.services.coverage import viewable_village, village_coverage, villages_in_scope
-from fieldlog.services.privacy import mask_phone
-from fieldlog.services.timefmt import local_today
+from fieldlog.services.people.privacy import mask_phone
+from fieldlog.services.register import households as service
+from fieldlog.services.register.coverage import (
+    viewable_village,
+    village_coverage,
+    villages_in_scope,
+)
+from fieldlog.timefmt import local_today
 
 bp = Blueprint("register", __name__, url_prefix="/register")
 EDITORS = ("secretary", "admin")

@@ -16,12 +16,14 @@ from flask_login import current_user, login_required
 
 from fieldlog.errors import Conflict, Forbidden, Invalid, NotFound
 from fieldlog.permissions import REVIEWER_ROLES, roles_required
-from fieldlog.services import review as reviewing
-from fieldlog.services.exports import visits_csv
-from fieldlog.services.findings import findings_for_records
-from fieldlog.services.integrity import flags_for
-from fieldlog.services.privacy import REASON_MAX, mask_phone, reveal_household_phone
-from fieldlog.services.record_display import (
+from fieldlog.services.inspection.findings import findings_for_records
+from fieldlog.services.integrity.flags import flags_for
+from fieldlog.services.people.privacy import REASON_MAX, mask_phone, reveal_household_phone
+from fieldlog.services.records.uploads import photo_for_viewer, photo_store
+from fieldlog.services.records.visits import filter_choices, list_visits, visit_detail
+from fieldlog.services.reporting.visit_exports import visits_csv
+from fieldlog.services.review import decisions as reviewing
+from fieldlog.services.review.display import (
     MODELS,
     REVIEWABLE,
     STATUS_LABELS,
@@ -30,8 +32,6 @@ from fieldlog.services.record_display import (
     summary,
     version_diffs,
 )
-from fieldlog.services.uploads import photo_for_viewer, photo_store
-from fieldlog.services.visits import filter_choices, list_visits, visit_detail
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 REVIEW_TYPES = "any(" + ", ".join(REVIEWABLE) + ")"

@@ -12,9 +12,9 @@ from flask_login import current_user
 
 from fieldlog.errors import FieldlogError, Invalid, NotFound
 from fieldlog.permissions import REVIEWER_ROLES, roles_required
-from fieldlog.services import scoring as service
-from fieldlog.services.progress import Period, cadre_in_scope, cadres_in_scope
-from fieldlog.services.timefmt import local_today
+from fieldlog.services.reporting import scoring as service
+from fieldlog.services.reporting.progress import Period, cadre_in_scope, cadres_in_scope
+from fieldlog.timefmt import local_today
 
 bp = Blueprint("scoring", __name__)
 

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from fieldlog.models import Household, Meeting, User, Visit
-from fieldlog.services.timefmt import local_midnight_utc, local_today
+from fieldlog.timefmt import local_midnight_utc, local_today
 
 
 def shot(page, artifacts, name: str) -> None:

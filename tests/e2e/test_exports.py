@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from fieldlog.models import AuditEntry, Household, ManualScore, Meeting, User, Visit
-from fieldlog.services.timefmt import local_today
+from fieldlog.timefmt import local_today
 
 REASON = "群众评价好，驻村扎实，主动协调修缮排水沟。"
 

@@ -163,7 +163,7 @@ def test_a_configured_tile_server_is_used(browsing, live_server, artifacts):
     expect(page.get_by_test_id("map-no-tiles")).to_have_count(0)
     # The near visit is drawn where GCJ-02 puts it: its point is converted on the server.
     _visit_id, lat, lon, _name = made["near"]
-    from fieldlog.services.mapdata import wgs84_to_gcj02
+    from fieldlog.services.reporting.mapdata import wgs84_to_gcj02
 
     shifted = page.evaluate("""() => fetch("/map/data.json").then((r) => r.json())""")
     expected = wgs84_to_gcj02(lat, lon)

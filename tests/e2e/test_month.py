@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from fieldlog.models import OrgUnit, User
-from fieldlog.services.auth import issue_device_token
+from fieldlog.services.people.auth import issue_device_token
 from tests.e2e.test_offline_visit import by_id, shot, sign_in, sign_in_secretary
 
 ZONE = ZoneInfo("Asia/Shanghai")

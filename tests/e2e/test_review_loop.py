@@ -10,7 +10,7 @@ from types import SimpleNamespace
 from playwright.sync_api import expect
 
 from fieldlog.models import ReviewDecision, User, Visit
-from fieldlog.services.auth import issue_device_token
+from fieldlog.services.people.auth import issue_device_token
 from tests.e2e.test_offline_visit import (
     PORTRAIT,
     SYNC_TIMEOUT_MS,

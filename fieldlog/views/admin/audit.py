@@ -4,8 +4,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from fieldlog.permissions import roles_required
-from fieldlog.services import audit
-from fieldlog.services.exports import audit_csv
+from fieldlog.services.people import audit
+from fieldlog.services.reporting.visit_exports import audit_csv
 from fieldlog.views.admin.blueprint import bp
 
 

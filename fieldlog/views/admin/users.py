@@ -6,7 +6,13 @@ from flask_login import current_user
 from fieldlog.errors import Forbidden, NotFound
 from fieldlog.models.people import ROLES
 from fieldlog.permissions import roles_required
-from fieldlog.services.auth import is_locked, list_users, reset_password, unlock, user_for_admin
+from fieldlog.services.people.auth import (
+    is_locked,
+    list_users,
+    reset_password,
+    unlock,
+    user_for_admin,
+)
 from fieldlog.views.admin.blueprint import bp
 
 

@@ -1,0 +1,106 @@
+"""Plain-language sentences for integrity flags, with their numbers, in the reader's language."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from flask_babel import format_datetime, format_decimal
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from fieldlog.models import Flag
+from fieldlog.services.integrity import rules
+from fieldlog.templating import format_distance
+
+KIND_LABELS = {
+    rules.FAR_FROM_VILLAGE: _l("Far from the village"),
+    rules.FAR_FROM_HOUSEHOLD: _l("Far from the household"),
+    rules.NO_LOCATION: _l("No location"),
+    rules.IMPOSSIBLE_TRAVEL: _l("Impossible travel"),
+    rules.BACKFILL: _l("Back-filled"),
+    rules.EXIF_TIME: _l("Photo time differs"),
+    rules.EXIF_PLACE: _l("Photo place differs"),
+    rules.NO_EXIF: _l("Photo without camera data"),
+    rules.DUPLICATE_PHOTO: _l("Reused photo"),
+}
+
+
+def kind_label(kind: str) -> str:
+    """Return the short name of a flag kind, for a badge or a table column."""
+    return str(KIND_LABELS.get(kind, kind))
+
+
+def _num(value: float) -> str:
+    return format_decimal(value)
+
+
+def _accuracy(params: dict) -> str:
+    accuracy = params.get("accuracy_m")
+    return format_distance(accuracy) if accuracy is not None else _("unknown")
+
+
+def _when(iso: str) -> str:
+    return format_datetime(datetime.fromisoformat(iso), "short")
+
+
+def describe(flag: Flag) -> str:
+    """Return the sentence that explains a flag with its numbers."""
+    p = json.loads(flag.params or "{}")
+    kind = flag.kind
+    if kind == rules.FAR_FROM_VILLAGE:
+        return _("Recorded %(distance)s from %(village)s's centre (GPS accuracy %(accuracy)s); "
+                 "geofence %(radius)s.", distance=format_distance(p["distance_m"]),
+                 village=p["village"], accuracy=_accuracy(p),
+                 radius=format_distance(p["radius_m"]))
+    if kind == rules.FAR_FROM_HOUSEHOLD:
+        return _("Recorded %(distance)s from the household's location in the register (GPS "
+                 "accuracy %(accuracy)s); more than %(limit)s away.",
+                 distance=format_distance(p["distance_m"]), accuracy=_accuracy(p),
+                 limit=format_distance(p["limit_m"]))
+    if kind == rules.NO_LOCATION:
+        return _("No location was recorded with this visit.")
+    if kind == rules.IMPOSSIBLE_TRAVEL:
+        if p.get("speed_kmh") is None:
+            return _("Recorded %(distance)s from the same cadre's record at the same time "
+                     "(%(other)s).", distance=format_distance(p["distance_m"]),
+                     other=_when(p["other_at"]))
+        return _("Recorded %(distance)s from the same cadre's record of %(other)s, %(minutes)s "
+                 "minutes apart: that needs %(speed)s km/h, faster than the %(limit)s km/h "
+                 "anyone travels here.", distance=format_distance(p["distance_m"]),
+                 other=_when(p["other_at"]), minutes=_num(round(p["seconds"] / 60)),
+                 speed=_num(p["speed_kmh"]), limit=_num(p["limit_kmh"]))
+    if kind == rules.BACKFILL:
+        return _("One of %(count)s records created on the phone within %(minutes)s minutes "
+                 "that claim visit times spread over %(days)s days.", count=_num(p["count"]),
+                 minutes=_num(p["minutes"]), days=_num(p["days"]))
+    if kind == rules.EXIF_TIME:
+        args = {"taken": p["taken_at"].replace("T", " ")[:16], "hours": _num(abs(p["hours"])),
+                "limit": _num(p["limit_hours"])}
+        if p["hours"] > 0:
+            return _("A photo's camera time (%(taken)s) is %(hours)s hours after the visit "
+                     "time; more than %(limit)s hours apart.", **args)
+        return _("A photo's camera time (%(taken)s) is %(hours)s hours before the visit time; "
+                 "more than %(limit)s hours apart.", **args)
+    if kind == rules.EXIF_PLACE:
+        if p.get("against") == "village":
+            return _("A photo was taken %(distance)s from %(village)s's centre, and the visit "
+                     "has no GPS fix; more than %(limit)s beyond the geofence.",
+                     distance=format_distance(p["distance_m"]), village=p["village"],
+                     limit=format_distance(p["limit_m"]))
+        return _("A photo was taken %(distance)s from where the visit was recorded (GPS "
+                 "accuracy %(accuracy)s); more than %(limit)s apart.",
+                 distance=format_distance(p["distance_m"]), accuracy=_accuracy(p),
+                 limit=format_distance(p["limit_m"]))
+    if kind == rules.NO_EXIF:
+        return _("%(count)s of %(total)s photos carry no camera time, place or camera, as "
+                 "screenshots and forwarded images do.", count=_num(p["count"]),
+                 total=_num(p["total"]))
+    if kind == rules.DUPLICATE_PHOTO:
+        if p.get("same_author"):
+            return _("A photo is the same as, or nearly the same as (%(bits)s of 64 bits "
+                     "differ), a photo on this cadre's visit of %(date)s.",
+                     bits=_num(p["bits"]), date=p["other_date"])
+        return _("A photo is the same as, or nearly the same as (%(bits)s of 64 bits differ), "
+                 "a photo on %(author)s's visit of %(date)s.", bits=_num(p["bits"]),
+                 author=p["other_author"], date=p["other_date"])
+    return kind_label(kind)
