@@ -6,7 +6,7 @@ PORT ?= 5000
 export FLASK_APP := app
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test install install-dev browser translations i18n-update lint bench clean
+.PHONY: run test test-dates install install-dev browser translations i18n-update lint bench clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -46,6 +46,16 @@ run: install
 test: install-dev browser
 	$(VENV)/bin/ruff check fieldlog tests bench app.py
 	$(VENV)/bin/pytest -q -n auto
+
+# The suite on SQLite as if today were each edge of the calendar (tests/calendar_days.py: the 1st,
+# the 15th, a month's last day, a 28-day February's end, 1 January). CI runs it after `make test`.
+DATES_PYTEST_ARGS ?=
+test-dates: install-dev browser
+	@for day in $$($(PY) tests/calendar_days.py); do \
+		echo "== the suite as of $$day =="; \
+		FIELDLOG_TODAY=$$day TEST_DATABASE_URL= $(VENV)/bin/pytest -q -n auto $(DATES_PYTEST_ARGS) \
+			|| { echo "FAILED as of $$day (rerun: FIELDLOG_TODAY=$$day make test)"; exit 1; }; \
+	done
 
 lint: install-dev
 	$(VENV)/bin/ruff check fieldlog tests bench app.py

@@ -90,7 +90,9 @@ def build_demo_county(seed: int, today: date | None = None) -> str:
     run = _Run(random.Random(seed), random.Random(f"{seed}/photos"), zone, utcnow(),
                photo_store())
     today = today or clock.today_in(zone)
-    term_start = date(today.year - 1 if today.month >= 3 else today.year - 2, 3, 1)
+    # two-year terms from 1 March: today is always well inside one (ten months in at the least,
+    # two left at the most), whatever day the demo is loaded on
+    term_start = date(today.year - 1, 3, 1)
 
     county, townships, villages = _build_org(run.rng)
     registers = {v.id: _build_households(run.rng, v, term_start) for v in villages}
