@@ -44,6 +44,7 @@ const SHELL = [
   "/static/js/action-form.js",
   "/static/js/goal-form.js",
   "/static/js/records-list.js",
+  "/static/js/record-label.js",
   "/static/icons/icon-192.png",
   "/static/icons/icon-512.png",
   "/static/icons/maskable-512.png",

@@ -65,7 +65,7 @@ async function save(ev) {
     };
     await queueRecord({
       record, userId: user.id, userName: user.name,
-      label: { head_name: t("leave_label", { start, end }), house_label: "" },
+      label: { start, end },
     });
     sessionStorage.setItem("fieldlog:toast", JSON.stringify({ message: t("leave_saved") }));
     form.dataset.saved = record.id;

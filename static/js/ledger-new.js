@@ -38,8 +38,8 @@ async function save(ev) {
       handler: $("ledger-handler").value, handler_note: $("ledger-handler-note").value.trim(),
       due_date: $("ledger-due-date").value || null,
     }, {
-      head_name: householdId ? select.options[select.selectedIndex].text : (raiser || t("ledger_item_label")),
-      house_label: t("ledger_item_label"), title: content.slice(0, 80),
+      head_name: householdId ? select.options[select.selectedIndex].text : raiser,
+      title: content.slice(0, 80),
     });
     sessionStorage.setItem("fieldlog:toast", JSON.stringify({ message: t("ledger_queued") }));
     window.location.assign("/m/ledger");
