@@ -261,6 +261,7 @@ async function save(ev) {
     sessionStorage.removeItem(DRAFT_KEY);
     sessionStorage.setItem("fieldlog:toast", JSON.stringify({
       message: t("saved"), action: { label: t("record_another"), href: "/m/visits/new" },
+      record_id: record.id,
     }));
     form.dataset.saved = record.id;
     window.location.assign("/m/");
