@@ -10,7 +10,13 @@ from sqlalchemy import select
 
 from fieldlog.models import User, Visit
 from fieldlog.services.review import decide
-from tests.e2e.test_offline_visit import SYNC_TIMEOUT_MS, by_id, shot, sign_in_secretary, wait_for_db
+from tests.e2e.test_offline_visit import (
+    SYNC_TIMEOUT_MS,
+    by_id,
+    shot,
+    sign_in_secretary,
+    wait_for_db,
+)
 
 
 def _visit_from_home(page, household_id: str, heard: str) -> None:
