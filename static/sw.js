@@ -45,6 +45,7 @@ const SHELL = [
   "/static/js/goal-form.js",
   "/static/js/records-list.js",
   "/static/js/record-label.js",
+  "/static/js/photo-check.js",
   "/static/icons/icon-192.png",
   "/static/icons/icon-512.png",
   "/static/icons/maskable-512.png",
