@@ -89,7 +89,7 @@ function init() {
       label: { head_name: v.title, action_type: v.action_type },
     }]);
     form.dataset.saved = record.id;
-    finish(edit ? t("saved_edit") : t("saved_record"), form.dataset.listUrl);
+    finish(edit ? t("saved_edit") : t("saved_record"), form.dataset.listUrl, null, record.id);
     return true;
   });
   form.dataset.ready = "1";

@@ -93,7 +93,7 @@ async function save(ev) {
       record, userId: user.id, userName: user.name,
       label: { day, mark: k },
     });
-    sessionStorage.setItem("fieldlog:toast", JSON.stringify({ message: t("mark_saved") }));
+    sessionStorage.setItem("fieldlog:toast", JSON.stringify({ message: t("mark_saved"), record_id: record.id }));
     form.dataset.saved = record.id;
     window.location.assign("/m/attendance");
   } catch (err) {

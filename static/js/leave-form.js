@@ -67,7 +67,7 @@ async function save(ev) {
       record, userId: user.id, userName: user.name,
       label: { start, end },
     });
-    sessionStorage.setItem("fieldlog:toast", JSON.stringify({ message: t("leave_saved") }));
+    sessionStorage.setItem("fieldlog:toast", JSON.stringify({ message: t("leave_saved"), record_id: record.id }));
     form.dataset.saved = record.id;
     window.location.assign("/m/leave");
   } catch (err) {

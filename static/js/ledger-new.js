@@ -33,7 +33,7 @@ async function save(ev) {
   const householdId = select.value || null;
   const raiser = householdId ? "" : $("ledger-raiser").value.trim();
   try {
-    await queueItem({
+    const item = await queueItem({
       household_id: householdId, raiser_name: raiser, category: category(), content,
       handler: $("ledger-handler").value, handler_note: $("ledger-handler-note").value.trim(),
       due_date: $("ledger-due-date").value || null,
@@ -41,7 +41,7 @@ async function save(ev) {
       head_name: householdId ? select.options[select.selectedIndex].text : raiser,
       title: content.slice(0, 80),
     });
-    sessionStorage.setItem("fieldlog:toast", JSON.stringify({ message: t("ledger_queued") }));
+    sessionStorage.setItem("fieldlog:toast", JSON.stringify({ message: t("ledger_queued"), record_id: item.id }));
     window.location.assign("/m/ledger");
   } catch (err) {
     console.error(err);

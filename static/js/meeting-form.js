@@ -141,7 +141,7 @@ function init() {
     await queueAll(entries);
     form.dataset.saved = record.id;
     finish(edit ? t("saved_edit") : t("saved_record"), form.dataset.listUrl,
-      edit ? null : { label: t("record_another_meeting"), href: form.dataset.newUrl });
+      edit ? null : { label: t("record_another_meeting"), href: form.dataset.newUrl }, record.id);
     return true;
   });
   form.dataset.ready = "1";
