@@ -26,8 +26,10 @@ export function metresBetween(a, b) {
   return 2 * EARTH_M * Math.asin(Math.min(1, Math.sqrt(s)));
 }
 
-/** Return {taken, metres} for what is far off in a prepared photo, or null if nothing is. */
-export function concerns(photo, visitTime, limits = pageLimits()) {
+/** Return {taken, metres, fromFix} for what is far off in a prepared photo, or null.
+ *  `fix` ({lat, lon, accuracy_m}) is the phone's location, when it has one: as on the server,
+ *  the photo's place is then compared with it, else with the village centre. */
+export function concerns(photo, visitTime, fix = null, limits = pageLimits()) {
   if (!limits) return null;
   const found = {};
   if (photo.taken_at) {
@@ -36,8 +38,13 @@ export function concerns(photo, visitTime, limits = pageLimits()) {
     if (!Number.isNaN(taken.getTime())
         && Math.abs(taken - visitTime) > limits.max_hours * 3_600_000) found.taken = taken;
   }
-  if (limits.village && photo.lat != null && photo.lon != null) {
-    const metres = metresBetween(limits.village, { lat: photo.lat, lon: photo.lon });
+  const place = photo.lat != null && photo.lon != null ? { lat: photo.lat, lon: photo.lon } : null;
+  if (place && fix && fix.lat != null && fix.lon != null) {
+    const credit = Math.min(Math.max(fix.accuracy_m || 0, 0), limits.max_accuracy_credit_m);
+    const metres = metresBetween(fix, place);
+    if (metres > limits.fix_max_m + credit) Object.assign(found, { metres, fromFix: true });
+  } else if (place && limits.village) {
+    const metres = metresBetween(limits.village, place);
     if (metres > limits.max_m) found.metres = metres;
   }
   return found.taken || found.metres ? found : null;
@@ -59,8 +66,9 @@ function kmText(metres) {
 export function questionText(found, visitTime) {
   const when = found.taken ? whenText(found.taken, visitTime) : "";
   const km = found.metres ? kmText(found.metres) : "";
-  if (when && km) return t("photo_check_both", { when, km });
-  return when ? t("photo_check_time", { when }) : t("photo_check_place", { km });
+  const here = found.fromFix ? "_here" : "";
+  if (when && km) return t(`photo_check_both${here}`, { when, km });
+  return when ? t("photo_check_time", { when }) : t(`photo_check_place${here}`, { km });
 }
 
 /** Ask about one photo in `box`; `remove()` drops it. Return the question's element. */

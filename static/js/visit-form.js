@@ -178,7 +178,7 @@ function showReady(entry) {
 function checkPhoto(entry) {
   const picked = state.timeDirty ? new Date($("occurred-at").value) : new Date();
   const visitTime = Number.isNaN(picked.getTime()) ? new Date() : picked;
-  const found = concerns(entry.result, visitTime);
+  const found = concerns(entry.result, visitTime, state.fix);
   if (!found) return;
   entry.question = ask($("photo-checks"), found, visitTime,
     { src: entry.url || null, remove: () => removePhoto(entry) });
