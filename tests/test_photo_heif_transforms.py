@@ -42,7 +42,8 @@ def heif_with_transform(img: Image.Image, orientation: int, *, exif_says: int) -
     exif[274] = orientation
     exif[306] = "2026:05:04 10:11:12"
     out = io.BytesIO()
-    img.save(out, "HEIF", exif=exif.tobytes(), quality=80)
+    # x265's fastest preset: the same container boxes, a fraction of the time for 16 MP.
+    img.save(out, "HEIF", exif=exif.tobytes(), quality=80, enc_params={"preset": "ultrafast"})
     data = out.getvalue()
     start = re.search(rb"Exif\x00\x00(II\*\x00|MM\x00\*)", data).start() + 6
     order = "<" if data[start:start + 2] == b"II" else ">"
