@@ -119,11 +119,21 @@ async function refreshFromServer() {
   if (worker) worker.postMessage({ type: "warm", urls: ["/m/"] });
 }
 
+let refreshAgain = false;
+
+/** Refresh now, or once more after the running refresh (a sync may end while it runs). */
 function refreshSoon() {
-  if (!refreshing) {
-    refreshing = refreshFromServer().catch((err) => console.error(err))
-      .finally(() => { refreshing = null; });
+  if (refreshing) {
+    refreshAgain = true;
+    return refreshing;
   }
+  refreshing = refreshFromServer().catch((err) => console.error(err)).finally(() => {
+    refreshing = null;
+    if (refreshAgain) {
+      refreshAgain = false;
+      refreshSoon();
+    }
+  });
   return refreshing;
 }
 
