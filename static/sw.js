@@ -1,13 +1,16 @@
 // fieldlog service worker (served at /sw.js, scope /).
-// Shell: precached on install, cache-first. Pages under /m/: network-first with a short
-// timeout, then the cached copy, then /offline. Never cached: /api/, non-GET requests,
+// Shell: precached on install, cache-first. Pages under /m/ and the register pages a
+// secretary reads in the village: network-first with a short timeout, then the cached copy,
+// then /offline. Never cached: /api/, non-GET requests,
 // /login, /logout. Bump CACHE_VERSION whenever a file in SHELL changes.
 
-const CACHE_VERSION = "v4";
+const CACHE_VERSION = "v5";
 const SHELL_CACHE = `fieldlog-shell-${CACHE_VERSION}`;
 const PAGES_CACHE = "fieldlog-pages"; // survives shell updates: offline pages stay usable
 const NAV_TIMEOUT_MS = 3000;
 const OFFLINE_URL = "/offline";
+// Phone pages outside /m/ that home links to: read-only offline copies (户籍台账, 走访覆盖).
+const OTHER_PAGES = new Set(["/register/", "/register/coverage"]);
 
 const SHELL = [
   OFFLINE_URL,
@@ -41,6 +44,8 @@ const SHELL = [
   "/static/js/action-form.js",
   "/static/js/goal-form.js",
   "/static/js/records-list.js",
+  "/static/js/record-label.js",
+  "/static/js/photo-check.js",
   "/static/icons/icon-192.png",
   "/static/icons/icon-512.png",
   "/static/icons/maskable-512.png",
@@ -66,7 +71,7 @@ self.addEventListener("activate", (event) => {
   })());
 });
 
-/** Cache a page response if it is a plain same-origin 200 for a /m/ URL without a query. */
+/** Cache a page response if it is a plain same-origin 200 for an app page without a query. */
 async function keepPage(url, response) {
   const u = new URL(url);
   if (u.origin !== self.location.origin || !isAppPage(u) || u.search) return false;
@@ -77,7 +82,7 @@ async function keepPage(url, response) {
 }
 
 function isAppPage(u) {
-  return u.pathname === "/m" || u.pathname.startsWith("/m/");
+  return u.pathname === "/m" || u.pathname.startsWith("/m/") || OTHER_PAGES.has(u.pathname);
 }
 
 function neverCache(u) {

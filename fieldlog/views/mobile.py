@@ -7,6 +7,7 @@ from flask_login import current_user
 from fieldlog.extensions import db
 from fieldlog.models import OrgUnit
 from fieldlog.permissions import roles_required
+from fieldlog.services.integrity.rules import photo_check_limits
 from fieldlog.services.records.ledger import open_item_dicts
 from fieldlog.services.records.visits import household_dicts, secretary_home, tag_choices
 from fieldlog.timefmt import local_today
@@ -50,6 +51,7 @@ def new_visit():
         "mobile/new_visit.html", village=village, households=household_dicts(village.id),
         tags=tag_choices(), preselect=request.args.get("household"),
         ledger_open=open_item_dicts(village.id, local_today()),
+        photo_check=photo_check_limits(village.lat, village.lon, village.geofence_m),
     )
 
 

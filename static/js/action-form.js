@@ -22,11 +22,6 @@ function todayIso() {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
 }
 
-function typeLabel(code) {
-  const input = form.querySelector(`input[name="action_type"][value="${code}"]`);
-  return input ? input.parentElement.textContent.trim() : code;
-}
-
 function refresh() {
   const type = radioValue(form, "action_type");
   const state = radioValue(form, "state");
@@ -91,10 +86,10 @@ function init() {
     };
     await queueAll([{
       record, photos: picked,
-      label: { head_name: v.title, house_label: typeLabel(v.action_type) },
+      label: { head_name: v.title, action_type: v.action_type },
     }]);
     form.dataset.saved = record.id;
-    finish(edit ? t("saved_edit") : t("saved_record"), form.dataset.listUrl);
+    finish(edit ? t("saved_edit") : t("saved_record"), form.dataset.listUrl, null, record.id);
     return true;
   });
   form.dataset.ready = "1";

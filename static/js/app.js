@@ -10,7 +10,7 @@ import { t, toast } from "./ui.js";
 // Pages a cadre may need offline before ever opening them online.
 const WARM_URLS = ["/m/", "/m/visits/new", "/m/outbox", "/m/meetings", "/m/meetings/new",
   "/m/actions", "/m/actions/new", "/m/goals/new", "/m/ledger", "/m/ledger/new", "/m/attendance", "/m/attendance/mark", "/m/leave",
-  "/m/leave/new", "/m/month", "/m/returned"];
+  "/m/leave/new", "/m/month", "/m/returned", "/register/", "/register/coverage"];
 const WARM_EVERY_MS = 10 * 60_000;
 const PAGES_CACHE = "fieldlog-pages";
 const TOAST_KEY = "fieldlog:toast";
@@ -167,17 +167,60 @@ function guardSignOut() {
   }
 }
 
-function showPendingToast() {
+/** Take the toast a form left for this page ({message, action, record_id}), if any. */
+function takePendingToast() {
   let raw = null;
   try {
     raw = sessionStorage.getItem(TOAST_KEY);
     sessionStorage.removeItem(TOAST_KEY);
   } catch (_) { /* storage blocked */ }
-  if (!raw) return;
+  if (!raw) return null;
   try {
-    const { message, action } = JSON.parse(raw);
-    toast(message, { action, ms: 6000 });
-  } catch (_) { /* ignore */ }
+    return JSON.parse(raw);
+  } catch (_) {
+    return null;
+  }
+}
+
+/** Once a record that waited for a network has been sent from this page, say so. */
+function announceWhenSent(recordId) {
+  const stop = onChange(async (detail) => {
+    if (!detail || detail.type !== "sync" || detail.phase !== "idle") return;
+    const items = await listAll().catch(() => null);
+    if (items && !items.some((it) => it.record_id === recordId)) {
+      stop();
+      toast(t("saved_sent"));
+    }
+  });
+}
+
+/** Say what became of a record just saved: sent, waiting for a network, or refused. */
+async function announceSave(recordId, action, round) {
+  const show = (message) => toast(message, { action, ms: 6000 });
+  if (navigator.onLine === false) {
+    show(t("saved_queued"));
+    announceWhenSent(recordId);
+    return;
+  }
+  const slow = setTimeout(() => show(t("sending_now")), 1500);
+  await round.catch(() => null);
+  clearTimeout(slow);
+  const items = await listAll().catch(() => []);
+  const mine = items.filter((it) => it.record_id === recordId);
+  const failed = mine.find((it) => it.state === "failed");
+  if (!mine.length) show(t("saved_sent"));
+  else if (failed) show(t("saved_failed", { e: failed.message || failed.error || "?" }));
+  else {
+    show(t(navigator.onLine === false ? "saved_queued" : "saved_retry"));
+    announceWhenSent(recordId);
+  }
+}
+
+function showPendingToast(pending, round) {
+  if (!pending) return;
+  const { message, action, record_id: recordId } = pending;
+  if (recordId && round) announceSave(recordId, action, round);
+  else if (message) toast(message, { action, ms: 6000 });
 }
 
 async function fillDeviceField() {
@@ -194,11 +237,13 @@ function main() {
   self.addEventListener("online", updateNetwork);
   self.addEventListener("offline", updateNetwork);
   guardSignOut();
-  showPendingToast();
+  const pending = takePendingToast();
   if ("indexedDB" in self) {
     updateBadge();
     onChange(() => updateBadge());
-    fillDeviceField().finally(() => startSync());
+    fillDeviceField().finally(() => showPendingToast(pending, startSync()));
+  } else {
+    showPendingToast(pending, null);
   }
   askPersistentStorage();
   registerServiceWorker();

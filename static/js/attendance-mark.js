@@ -91,9 +91,9 @@ async function save(ev) {
     if (existing && !existing.queued && existing.version) record.base_version = existing.version;
     await queueRecord({
       record, userId: user.id, userName: user.name,
-      label: { head_name: `${day} ${t(`mark_label_${k}`)}`, house_label: "" },
+      label: { day, mark: k },
     });
-    sessionStorage.setItem("fieldlog:toast", JSON.stringify({ message: t("mark_saved") }));
+    sessionStorage.setItem("fieldlog:toast", JSON.stringify({ message: t("mark_saved"), record_id: record.id }));
     form.dataset.saved = record.id;
     window.location.assign("/m/attendance");
   } catch (err) {

@@ -35,7 +35,7 @@ function init() {
     const record = { ...base, ...v, photo_ids: edit ? (data.photo_ids || []) : [] };
     await queueAll([{ record, label: { head_name: v.title, house_label: "" } }]);
     form.dataset.saved = record.id;
-    finish(edit ? t("saved_edit") : t("saved_record"), form.dataset.listUrl);
+    finish(edit ? t("saved_edit") : t("saved_record"), form.dataset.listUrl, null, record.id);
     return true;
   });
   form.dataset.ready = "1";

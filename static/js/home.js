@@ -1,4 +1,6 @@
-// Home page: the outbox card (all sent / N waiting / sending / failed), kept live.
+// Home page: the outbox card (all sent / N waiting / sending / failed), kept live, and the
+// server's figures and lists ([data-live] parts) fetched again after every sync that sent
+// something, so home never shows the month as it was before the save.
 
 import { pageUser } from "./device.js";
 import { listAll, listSent, onChange } from "./outbox.js";
@@ -92,8 +94,54 @@ function warmMonth() {
   try { localStorage.setItem(key, String(Date.now())); } catch (_) { /* private mode */ }
 }
 
+let refreshing = null;
+let refreshes = 0;
+
+/** Put the server's current home (figures, hub badges, lists) in place of the rendered one. */
+async function refreshFromServer() {
+  if (navigator.onLine === false) return;
+  let html = null;
+  try {
+    const res = await fetch("/m/", { credentials: "same-origin", cache: "no-store" });
+    if (res.ok && !res.redirected) html = await res.text();
+  } catch (_) { /* no network after all: the next sync tries again */ }
+  if (!html) return;
+  const fresh = new DOMParser().parseFromString(html, "text/html");
+  for (const part of document.querySelectorAll("[data-live]")) {
+    const next = fresh.querySelector(`[data-live="${part.dataset.live}"]`);
+    if (next) part.replaceWith(document.importNode(next, true));
+  }
+  refreshes += 1;
+  document.body.dataset.homeRefreshed = String(refreshes);
+  await render();
+  // Keep the offline copy of home as fresh as what is on the screen.
+  const worker = navigator.serviceWorker && navigator.serviceWorker.controller;
+  if (worker) worker.postMessage({ type: "warm", urls: ["/m/"] });
+}
+
+let refreshAgain = false;
+
+/** Refresh now, or once more after the running refresh (a sync may end while it runs). */
+function refreshSoon() {
+  if (refreshing) {
+    refreshAgain = true;
+    return refreshing;
+  }
+  refreshing = refreshFromServer().catch((err) => console.error(err)).finally(() => {
+    refreshing = null;
+    if (refreshAgain) {
+      refreshAgain = false;
+      refreshSoon();
+    }
+  });
+  return refreshing;
+}
+
 onChange((detail) => {
-  if (detail && detail.type === "sync") sending = detail.phase === "sending";
+  if (detail && detail.type === "sync") {
+    sending = detail.phase === "sending";
+    if (detail.phase === "idle" && detail.outcome === "done") refreshSoon();
+  }
   render();
 });
 self.addEventListener("online", render);

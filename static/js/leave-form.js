@@ -65,9 +65,9 @@ async function save(ev) {
     };
     await queueRecord({
       record, userId: user.id, userName: user.name,
-      label: { head_name: t("leave_label", { start, end }), house_label: "" },
+      label: { start, end },
     });
-    sessionStorage.setItem("fieldlog:toast", JSON.stringify({ message: t("leave_saved") }));
+    sessionStorage.setItem("fieldlog:toast", JSON.stringify({ message: t("leave_saved"), record_id: record.id }));
     form.dataset.saved = record.id;
     window.location.assign("/m/leave");
   } catch (err) {

@@ -59,7 +59,7 @@ async function withdraw(button) {
   try {
     await queueRecord({
       record, userId: user.id, userName: user.name,
-      label: { head_name: t("withdraw_label", { start: data.start_date, end: data.end_date }), house_label: "" },
+      label: { start: data.start_date, end: data.end_date, withdraw: true },
     });
   } finally {
     button.disabled = false;

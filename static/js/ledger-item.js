@@ -76,8 +76,7 @@ async function send(change) {
   busy = true;
   try {
     await queueUpdate(data.id, change, {
-      head_name: data.household || t("ledger_item_label"), house_label: t("ledger_update_label"),
-      title: data.content,
+      head_name: data.household || "", title: data.content,
     });
     toast(t("ledger_queued"));
     await render();

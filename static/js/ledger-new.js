@@ -33,15 +33,15 @@ async function save(ev) {
   const householdId = select.value || null;
   const raiser = householdId ? "" : $("ledger-raiser").value.trim();
   try {
-    await queueItem({
+    const item = await queueItem({
       household_id: householdId, raiser_name: raiser, category: category(), content,
       handler: $("ledger-handler").value, handler_note: $("ledger-handler-note").value.trim(),
       due_date: $("ledger-due-date").value || null,
     }, {
-      head_name: householdId ? select.options[select.selectedIndex].text : (raiser || t("ledger_item_label")),
-      house_label: t("ledger_item_label"), title: content.slice(0, 80),
+      head_name: householdId ? select.options[select.selectedIndex].text : raiser,
+      title: content.slice(0, 80),
     });
-    sessionStorage.setItem("fieldlog:toast", JSON.stringify({ message: t("ledger_queued") }));
+    sessionStorage.setItem("fieldlog:toast", JSON.stringify({ message: t("ledger_queued"), record_id: item.id }));
     window.location.assign("/m/ledger");
   } catch (err) {
     console.error(err);

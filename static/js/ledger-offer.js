@@ -68,7 +68,7 @@ export function initLedgerOffer() {
 export async function queueLedgerFor(visit, label) {
   if (!$("ledger-offer") || !visit.requests || !$("ledger-add").checked) return null;
   const source = { type: "visit", id: visit.id };
-  const tag = { ...label, house_label: t("ledger_item_label"), title: visit.requests.slice(0, 80) };
+  const tag = { ...label, title: visit.requests.slice(0, 80) };
   if (offer.link && openItems.some((x) => x.id === offer.link)) {
     return queueUpdate(offer.link, { link: source }, tag);
   }

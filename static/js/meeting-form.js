@@ -16,11 +16,6 @@ function fieldBox(name) {
   return form.querySelector(`[data-field="${name}"]`);
 }
 
-function typeLabel(code) {
-  const input = form.querySelector(`input[name="meeting_type"][value="${code}"]`);
-  return input ? input.parentElement.textContent.trim() : code;
-}
-
 // --- items raised at a villagers' say ---
 
 function renumber() {
@@ -128,7 +123,7 @@ function init() {
     };
     const entries = [{
       record, photos: picked,
-      label: { head_name: values.title || typeLabel(values.meeting_type), house_label: values.place },
+      label: { head_name: values.title || "", house_label: values.place, meeting_type: values.meeting_type },
     }];
     const now = new Date().toISOString();
     for (const row of items) {
@@ -140,13 +135,13 @@ function init() {
           category: row.category || "other", content: row.content,
           source: { type: "meeting", id: record.id },
         },
-        label: { head_name: row.content.slice(0, 24), house_label: typeLabel("villagers_say") },
+        label: { head_name: row.content.slice(0, 24), meeting_type: "villagers_say" },
       });
     }
     await queueAll(entries);
     form.dataset.saved = record.id;
     finish(edit ? t("saved_edit") : t("saved_record"), form.dataset.listUrl,
-      edit ? null : { label: t("record_another_meeting"), href: form.dataset.newUrl });
+      edit ? null : { label: t("record_another_meeting"), href: form.dataset.newUrl }, record.id);
     return true;
   });
   form.dataset.ready = "1";

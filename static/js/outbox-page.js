@@ -3,6 +3,7 @@
 import { pageUser } from "./device.js";
 import { discard, listAll, listSent, onChange, photoBlob, retry } from "./outbox.js";
 import { syncNow, syncStatus } from "./sync.js";
+import { describe } from "./record-label.js";
 import { h, shortTime, t } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
@@ -57,7 +58,7 @@ function photoTile(p, blocked) {
 function visitCard(g) {
   const st = groupState(g);
   const r = g.record;
-  const label = (r && r.label) || {};
+  const label = r ? describe(r.record.type, r.label) : { title: "", sub: "" };
   const failed = [r, ...g.photos].filter((it) => it && it.state === "failed");
   const notes = [];
   for (const it of failed) notes.push(h("p", { class: "item-error", dataset: { testid: "outbox-error" } }, reason(it)));
@@ -84,8 +85,8 @@ function visitCard(g) {
       h("span", { class: "item-title" },
         r && r.record.type && r.record.type !== "visit"
           ? h("span", { class: "type-tag", dataset: { testid: "outbox-type" } }, t(`type_${r.record.type}`)) : null,
-        label.title || label.head_name || t("unknown_household"), " ",
-        label.house_label ? h("span", { class: "muted" }, label.house_label) : null,
+        label.title || (r && r.record.type && r.record.type !== "visit" ? "" : t("unknown_household")), " ",
+        label.sub ? h("span", { class: "muted" }, label.sub) : null,
         r && r.record.base_version ? h("span", { class: "muted small" }, ` ${t("edit_of", { n: r.record.base_version + 1 })}`) : null),
       h("span", { class: `state-pill state-${st}`, dataset: { testid: "outbox-state" } }, t(`state_${st}`))),
     h("p", { class: "muted small" }, [when, photosLine,
@@ -110,13 +111,14 @@ function sentHref(s) {
 
 function sentRow(s) {
   const typed = s.kind && s.kind !== "visit";
+  const label = describe(s.kind || "visit", s.label);
   return h("li", {},
     h("a", { class: "list-item", href: sentHref(s), dataset: { testid: "sent-item" } },
       h("span", { class: "list-main" },
         h("span", { class: "list-title" },
           typed ? h("span", { class: "type-tag" }, t(`type_${s.kind}`)) : null,
-          (s.label && (s.label.title || s.label.head_name)) || (typed ? "" : t("unknown_household")), " ",
-          h("span", { class: "muted" }, (s.label && s.label.house_label) || "")),
+          label.title || (typed ? "" : t("unknown_household")), " ",
+          h("span", { class: "muted" }, label.sub)),
         h("span", { class: "list-sub muted" }, [shortTime(s.occurred_at),
           s.photos_total ? t("photos_sent", { m: s.photos_sent || 0, n: s.photos_total }) : ""]
           .filter(Boolean).join(" · "))),

@@ -303,10 +303,11 @@ export async function queueAll(entries) {
   }
 }
 
-/** Go back to `href` and show `message` there (the toast survives the page change). */
-export function finish(message, href, action = null) {
+/** Go back to `href` and show `message` there (the toast survives the page change); with
+ *  `recordId`, the page says instead whether that record was sent or waits (app.js). */
+export function finish(message, href, action = null, recordId = null) {
   try {
-    sessionStorage.setItem(TOAST_KEY, JSON.stringify({ message, action }));
+    sessionStorage.setItem(TOAST_KEY, JSON.stringify({ message, action, record_id: recordId }));
   } catch (_) { /* storage blocked: no toast */ }
   window.location.assign(href);
 }

@@ -3,6 +3,7 @@
 
 import { pageUser } from "./device.js";
 import { listAll, onChange } from "./outbox.js";
+import { describe } from "./record-label.js";
 import { h, t } from "./ui.js";
 
 const root = document.querySelector("[data-records-page]");
@@ -19,13 +20,14 @@ async function pendingRecords() {
 }
 
 function pendingRow(item) {
-  const { record, label } = item;
+  const { record } = item;
+  const label = describe(record.type, item.label);
   const isEdit = record.base_version != null;
   return h("li", { dataset: { testid: "pending-item", recordId: record.id, type: record.type, state: item.state } },
     h("div", { class: "list-item" },
       h("span", { class: "list-main" },
-        h("span", { class: "list-title" }, (label && label.head_name) || record.title || ""),
-        h("span", { class: "list-sub muted" }, (label && label.house_label) || "")),
+        h("span", { class: "list-title" }, label.title || record.title || ""),
+        h("span", { class: "list-sub muted" }, label.sub)),
       h("span", { class: `badge ${item.state === "failed" ? "badge-danger" : "badge-warn"}` },
         item.state === "failed" ? t("state_failed") : (isEdit ? t("pending_edit") : t("pending")))));
 }

@@ -295,9 +295,10 @@ function registerBackgroundSync() {
     .catch(() => { /* not allowed or not supported */ });
 }
 
-/** Start syncing in the background: now, when online, when visible, on a timer. */
+/** Start syncing in the background: now, when online, when visible, on a timer.
+ *  Resolve with the outcome of the first round. */
 export function startSync() {
-  if (started) return;
+  if (started) return current || Promise.resolve(null);
   started = true;
   self.addEventListener("online", () => {
     failures = 0;
@@ -317,5 +318,5 @@ export function startSync() {
       if (ev.data && ev.data.type === "sync") syncNow();
     });
   }
-  syncNow();
+  return syncNow();
 }

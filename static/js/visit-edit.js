@@ -99,7 +99,7 @@ async function save(ev) {
       id: r.id, blob: r.blob, mime: r.mime, filename: r.filename, taken_at: r.taken_at,
       lat: r.lat, lon: r.lon, width: r.width, height: r.height, mode: r.mode,
     })));
-    sessionStorage.setItem("fieldlog:toast", JSON.stringify({ message: t("edit_saved") }));
+    sessionStorage.setItem("fieldlog:toast", JSON.stringify({ message: t("edit_saved"), record_id: record.id }));
     form.dataset.saved = `${record.id}:${record.base_version}`;
     window.location.assign("/m/");
   } catch (err) {

@@ -4,6 +4,7 @@
 import { preparePhoto } from "./camera.js";
 import { pageUser } from "./device.js";
 import { queueVisit, uuid4 } from "./outbox.js";
+import { ask, concerns } from "./photo-check.js";
 import { h, localInputValue, t, toast } from "./ui.js";
 import { initLedgerOffer, queueLedgerFor } from "./ledger-offer.js";
 
@@ -143,6 +144,7 @@ function removePhoto(entry) {
   const i = photos.indexOf(entry);
   if (i >= 0) photos.splice(i, 1);
   entry.li.remove();
+  if (entry.question) entry.question.remove();
   if (entry.url) URL.revokeObjectURL(entry.url);
 }
 
@@ -172,6 +174,16 @@ function showReady(entry) {
   }
 }
 
+/** Ask gently when the photo's camera time or place is far from this visit's. */
+function checkPhoto(entry) {
+  const picked = state.timeDirty ? new Date($("occurred-at").value) : new Date();
+  const visitTime = Number.isNaN(picked.getTime()) ? new Date() : picked;
+  const found = concerns(entry.result, visitTime, state.fix);
+  if (!found) return;
+  entry.question = ask($("photo-checks"), found, visitTime,
+    { src: entry.url || null, remove: () => removePhoto(entry) });
+}
+
 function addFiles(files) {
   for (const file of files) {
     if (photos.length >= MAX_PHOTOS) {
@@ -184,7 +196,10 @@ function addFiles(files) {
     entry.promise = photoChain = photoChain.then(() => preparePhoto(file)).then((result) => {
       entry.result = result;
       entry.status = "ready";
-      if (photos.includes(entry)) showReady(entry);
+      if (photos.includes(entry)) {
+        showReady(entry);
+        checkPhoto(entry);
+      }
     }, (err) => {
       removePhoto(entry);
       toast(err && err.message === "too_big" ? t("photo_too_big") : t("photo_not_image"));
@@ -261,6 +276,7 @@ async function save(ev) {
     sessionStorage.removeItem(DRAFT_KEY);
     sessionStorage.setItem("fieldlog:toast", JSON.stringify({
       message: t("saved"), action: { label: t("record_another"), href: "/m/visits/new" },
+      record_id: record.id,
     }));
     form.dataset.saved = record.id;
     window.location.assign("/m/");

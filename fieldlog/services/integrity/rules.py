@@ -328,3 +328,18 @@ def to_unsigned(value: int) -> int:
 def hamming(a: int, b: int) -> int:
     """Count the bits in which two 64-bit hashes differ."""
     return (to_unsigned(a) ^ to_unsigned(b)).bit_count()
+
+
+def photo_check_limits(village_lat: float | None, village_lon: float | None,
+                       geofence_m: int | None) -> dict:
+    """Return what the phone needs to ask about a picked photo before the server would flag it.
+
+    The limits of exif_flags(): camera time more than EXIF_TIME_MAX from the visit; camera
+    place beyond EXIF_PLACE_MAX_M (plus the fix's accuracy, up to MAX_ACCURACY_CREDIT_M) from
+    the phone's fix, or without a fix beyond EXIF_PLACE_MAX_M plus the geofence from the centre.
+    """
+    has_centre = village_lat is not None and village_lon is not None
+    return {"max_hours": EXIF_TIME_MAX.total_seconds() / 3600,
+            "max_m": EXIF_PLACE_MAX_M + (geofence_m or DEFAULT_GEOFENCE_M),
+            "fix_max_m": EXIF_PLACE_MAX_M, "max_accuracy_credit_m": MAX_ACCURACY_CREDIT_M,
+            "village": {"lat": village_lat, "lon": village_lon} if has_centre else None}
