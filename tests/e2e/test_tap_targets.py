@@ -126,8 +126,10 @@ def _pages(ids: dict) -> dict[str, str]:
     }
 
 
-def test_every_phone_page_has_tap_targets_of_44_px(browsing, live_server, artifacts):
+def test_every_phone_page_has_tap_targets_of_44_px(browsing, live_server, artifacts,
+                                                    photos_dir):
     ids = _seed(live_server)
+    photo = str(photos_dir / "jpg_gps_DSCN0010.jpg")
     page = browsing.phone().new_page()
     page.goto("/login")  # the one page before signing in
     too_small = [f"/login: {small}" for small in page.evaluate(MEASURE, MIN)]
@@ -141,6 +143,9 @@ def test_every_phone_page_has_tap_targets_of_44_px(browsing, live_server, artifa
         if name == "visit-new":  # the chosen household and its "change" button
             page.locator("[data-testid=household-item]").first.tap()
             by_id(page, "household-chosen").wait_for()
+        if name == "meeting-new":  # a chosen photo and its "remove" button
+            page.locator("[data-photo-input][multiple]").first.set_input_files(photo)
+            page.locator(".thumb-remove").first.wait_for()
         found = page.evaluate(MEASURE, MIN)
         shot(page, artifacts, f"tap-{name}", full_page=True)
         # Then with every <details> open: the user menu, the "confirm" panels, the edit forms.
