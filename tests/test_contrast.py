@@ -95,3 +95,55 @@ def test_muted_and_secondary_text_reach_4_5_on_every_light_surface():
            for text, fg in _text_colours(props).items()
            for where, bg in _surfaces(props).items() if contrast(fg, bg) < AA]
     assert not low, "muted text under 4.5:1:\n" + "\n".join(sorted(low))
+
+
+# The red hero cards (home, month, attendance, meetings): white text, the secondary lines of it
+# made lighter with opacity, on a gradient; a translucent disc (.hero::after) lies over the
+# middle of the gradient, and the month's figures sit on tiles of their own.
+HERO_SECONDARY = (".hero-place", ".stat-label", ".stat-value small", ".att-counts dt",
+                  ".att-big small", ".mo-fig-value small")
+TILE_SECONDARY = (".mo-fig-label", ".mo-fig-sub", ".mo-fig-value small")
+
+
+def _rule(selector: str) -> str:
+    match = re.search(rf"(?:^|\n|}})\s*{re.escape(selector)}\s*{{([^}}]*)}}", CSS)
+    assert match, f"no rule for {selector}"
+    return match.group(1)
+
+
+def _opacity(selector: str) -> float:
+    found = re.search(r"(?<![-\w])opacity:\s*([\d.]+)", _rule(selector))
+    return float(found.group(1)) if found else 1.0
+
+
+def _over(fg: tuple, alpha: float, bg: tuple) -> tuple:
+    return tuple(alpha * f + (1 - alpha) * b for f, b in zip(fg, bg, strict=True))
+
+
+def _hero_backgrounds(props) -> dict[str, tuple]:
+    gradient = re.search(r"background:\s*linear-gradient\(([^;]*)\);", _rule(".hero")).group(1)
+    stops = {stop: _resolve(stop, props)
+             for stop in re.findall(rf"{HEX}|var\(--[\w-]+\)", gradient)}
+    disc = re.search(r"background:\s*rgba\(255, 255, 255, ([\d.]+)\)", _rule(".hero::after"))
+    brand = _rgb(props["brand"])
+    stops["brand under the disc"] = _over((1, 1, 1), float(disc.group(1)), brand)
+    return stops
+
+
+def test_secondary_white_text_on_the_hero_reaches_4_5():
+    props = _properties()
+    white = (1.0, 1.0, 1.0)
+    tile = re.search(r"background:\s*rgba\((\d+), (\d+), (\d+), ([\d.]+)\)", _rule(".mo-fig"))
+    tile_rgb, tile_alpha = tuple(int(tile.group(i)) / 255 for i in (1, 2, 3)), float(tile.group(4))
+    low = []
+    for where, bg in _hero_backgrounds(props).items():
+        for selector in HERO_SECONDARY:
+            ratio = contrast(_over(white, _opacity(selector), bg), bg)
+            if ratio < AA:
+                low.append(f"{selector} on {where}: {ratio:.2f}")
+        on_tile = _over(tile_rgb, tile_alpha, bg)
+        for selector in TILE_SECONDARY:
+            ratio = contrast(_over(white, _opacity(selector), on_tile), on_tile)
+            if ratio < AA:
+                low.append(f"{selector} on a month tile over {where}: {ratio:.2f}")
+    assert not low, "white secondary text under 4.5:1 on the hero:\n" + "\n".join(low)
