@@ -74,6 +74,15 @@ function recordId(i) {
 
 // --- The canvas layer ------------------------------------------------------------------
 
+/** The scale bar, its units in the page's language ("500 米", "2 公里"). */
+const LocalScale = L.Control.Scale.extend({
+  _updateMetric(maxMeters) {
+    const metres = this._getRoundNum(maxMeters);
+    const text = metres < 1000 ? t("scale_m", { n: metres }) : t("scale_km", { n: metres / 1000 });
+    this._updateScale(this._mScale, text, metres / maxMeters);
+  },
+});
+
 const PointsLayer = L.Layer.extend({
   onAdd(map) {
     this._canvas = L.DomUtil.create("canvas", "map-points leaflet-zoom-animated");
@@ -433,18 +442,27 @@ function setUpFilters(map, layer) {
 
 function start() {
   const tiles = Boolean(cfg.tileUrl);
-  const map = L.map(root, { preferCanvas: true, zoomControl: true, zoomSnap: tiles ? 1 : 0.5,
+  const map = L.map(root, { preferCanvas: true, zoomControl: false, zoomSnap: tiles ? 1 : 0.5,
     minZoom: 3, maxZoom: Number(cfg.maxZoom) || 18, attributionControl: tiles });
   root.fieldlogMap = map; // for tests and the console
   map.createPane("points").style.zIndex = 450;
+  // Leaflet's own words are English: give its controls the page's.
+  L.control.zoom({ zoomInTitle: t("zoom_in"), zoomOutTitle: t("zoom_out") }).addTo(map);
+  map.on("popupopen", (e) => {
+    const close = e.popup.getElement().querySelector(".leaflet-popup-close-button");
+    if (close) close.setAttribute("aria-label", t("close"));
+  });
   if (tiles) {
-    map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
+    const credit = document.createElement("a");
+    credit.href = "https://leafletjs.com";
+    credit.textContent = t("map_engine");
+    map.attributionControl.setPrefix(credit.outerHTML);
     L.tileLayer(cfg.tileUrl, { subdomains: cfg.tileSubdomains || "abc",
       attribution: cfg.tileAttribution || "", maxZoom: Number(cfg.maxZoom) || 18 }).addTo(map);
   } else {
     root.classList.add("map-no-tiles");
   }
-  L.control.scale({ imperial: false }).addTo(map);
+  new LocalScale({ imperial: false }).addTo(map);
   const legend = document.getElementById("map-legend");
   const LegendControl = L.Control.extend({ onAdd: () => legend });
   new LegendControl({ position: "bottomleft" }).addTo(map);

@@ -3,6 +3,7 @@
 
 Screenshots: test-artifacts/e2e/map/*.png (look at them).
 """
+import re
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -218,3 +219,31 @@ def test_a_hundred_thousand_points_stay_responsive(browsing, live_server, artifa
         .setZoom(11, {animate: false})""")
     page.wait_for_timeout(200)
     shot(page, artifacts, "5-100k")
+
+
+def test_the_map_controls_speak_the_pages_language(browsing, live_server, artifacts):
+    """Zoom buttons, the attribution prefix, the scale and the popup's close button in Chinese."""
+    live_server.app.config.update(
+        MAP_TILE_URL="https://tile{s}.fieldlog-tiles.invalid/{z}/{x}/{y}.png",
+        MAP_TILE_SUBDOMAINS="12", MAP_TILE_ATTRIBUTION="© 测试底图")
+    seed_few(live_server)
+    page = browsing.phone().new_page()
+    sign_in(page, "sup_t1", live_server.password)
+    page.goto("/map/")
+    wait_ready(page)
+    for selector, words in ((".leaflet-control-zoom-in", "放大"),
+                            (".leaflet-control-zoom-out", "缩小")):
+        button = page.locator(selector)
+        expect(button).to_have_attribute("title", words)
+        expect(button).to_have_attribute("aria-label", words)
+    prefix = page.locator(".leaflet-control-attribution a[href='https://leafletjs.com']")
+    expect(prefix).to_have_text("地图引擎 Leaflet")
+    expect(page.locator(".leaflet-control-attribution")).to_contain_text("测试底图")
+    expect(page.locator(".leaflet-control-scale-line")).to_have_text(re.compile(r"^\d+ (米|公里)$"))
+    page.evaluate("""() => {
+        const map = document.getElementById("map").fieldlogMap;
+        L.popup().setLatLng(map.getCenter()).setContent("…").openOn(map);
+    }""")
+    expect(page.locator(".leaflet-popup-close-button")).to_have_attribute("aria-label", "关闭")
+    shot(page, artifacts, "5-controls-zh")
+    assert not re.search(r"Zoom (in|out)|Close popup|\d (k?m)\b", page.locator("#map").inner_html())
