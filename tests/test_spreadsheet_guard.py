@@ -188,6 +188,16 @@ def test_past_the_zip_checks_the_stream_stops_at_the_first_cap(app, english, bom
     assert refused.value.code == code and message in refused.value.message
 
 
+def test_many_cells_within_the_row_and_column_limits_are_capped_too(app, english):
+    row = b"<row>" + CELL * 60 + b"</row>"
+    data = xlsx_with_sheet(_deflate(OPEN + HEADER_ROW.encode(), row, 2000, CLOSE))
+    started = time.perf_counter()
+    with pytest.raises(Invalid) as refused:
+        list(guard.iter_xlsx_rows(data, NO_ZIP_CHECKS))
+    assert time.perf_counter() - started < 3
+    assert refused.value.code == "too_many_cells" and "100000 cells" in refused.value.message
+
+
 def test_a_part_that_lies_about_its_size_is_unreadable(app, english):
     sheet = _deflate(OPEN + HEADER_ROW.encode(), (b"<row>" + CELL + b"</row>") * 1000, 1000,
                      CLOSE)

@@ -31,7 +31,7 @@ class Limits:
     max_bytes: int = 5 * MiB          # the file as uploaded
     max_rows: int = 5_000             # last row holding a value (a spreadsheet's row number)
     max_columns: int = 64             # column of any cell holding a value
-    max_cells: int = 200_000          # cells in the sheet, or strings in the shared table
+    max_cells: int = 100_000          # cells in the sheet, or strings in the shared table
     max_cell_chars: int = 2_000       # one cell's text
     max_line_chars: int = 20_000      # one CSV line
     max_unzipped: int = 30 * MiB      # sum of the zip's declared uncompressed sizes
@@ -108,7 +108,7 @@ class _Part:
     def __init__(self, limits: Limits):
         self.limits = limits
         self.elements = 0
-        self.max_elements = limits.max_cells * 8 + 10_000  # bounds the parse time
+        self.max_elements = limits.max_cells * 5 + 10_000  # bounds the parse time
         parser = expat.ParserCreate()
         parser.buffer_text = True
         parser.StartElementHandler = self._start
