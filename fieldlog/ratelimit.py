@@ -7,7 +7,7 @@ working on per-process counters rather than failing.
 import hashlib
 import logging
 
-from flask import Flask, current_app, render_template, request
+from flask import Flask, current_app, g, render_template, request
 from flask_limiter import Limiter
 
 from fieldlog.errors import error_response
@@ -50,6 +50,12 @@ def _from_a_known_device() -> bool:
     Such a request is not held back by the limits others can use up (the username's, the
     shared address's): it still counts its own failures and locks itself (login_locks).
     """
+    if "known_device" not in g:  # asked once per limit: look it up once per request
+        g.known_device = _look_up_known_device()
+    return g.known_device
+
+
+def _look_up_known_device() -> bool:
     from fieldlog.extensions import db
     from fieldlog.models import User
     from fieldlog.services import login_locks

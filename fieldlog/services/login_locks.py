@@ -23,6 +23,7 @@ KNOWN_DEVICE_COOKIE = "fieldlog_known_device"
 KNOWN_DEVICE_DAYS = 400
 MAX_LOCK = timedelta(hours=24)
 FORGET_LOCKOUTS_AFTER = timedelta(hours=24)  # a source quiet this long starts again at 15 min
+FORGET_SOURCES_AFTER = timedelta(days=30)
 
 
 def _serializer() -> URLSafeSerializer:
@@ -91,7 +92,12 @@ def _row(user: User, source: str) -> LoginLock:
 def note_failure(user: User, source: str) -> int | None:
     """Count a failure from the source; return the lock's minutes when it locks now."""
     config = current_app.config
-    now, lock = utcnow(), _row(user, source)
+    now = utcnow()
+    # Addresses are personal data: forget the user's sources quiet for a month.
+    db.session.execute(delete(LoginLock).where(
+        LoginLock.user_id == user.id, LoginLock.updated_at < now - FORGET_SOURCES_AFTER,
+        LoginLock.source != source))
+    lock = _row(user, source)
     if lock.locked_until is not None and now - lock.locked_until > FORGET_LOCKOUTS_AFTER:
         lock.lockouts = 0
     db.session.execute(update(LoginLock).where(LoginLock.id == lock.id).values(
