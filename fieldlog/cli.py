@@ -59,9 +59,11 @@ def register_cli(app: Flask) -> None:
         verdict = verify(parsed)
         for problem in verdict.problems:
             click.echo(f"TAMPERED: {problem}", err=True)
-        click.echo(f"{verdict.checked} entries checked; head {verdict.head_id}:{verdict.head_hash}")
         if not verdict.ok:
+            # A head that follows tampered entries is not something to write down and trust.
+            click.echo(f"{verdict.checked} entries checked; the head is not an anchor to keep.")
             raise SystemExit(1)
+        click.echo(f"{verdict.checked} entries checked; head {verdict.head_id}:{verdict.head_hash}")
         click.echo("Audit trail intact.")
 
     @app.cli.group("privacy")

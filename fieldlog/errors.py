@@ -69,4 +69,9 @@ def register_error_handlers(app: Flask) -> None:
         if exc.code == 413:
             return error_response("too_large", "The upload is larger than the server accepts.", 413)
         code = (exc.name or "error").lower().replace(" ", "_")
-        return error_response(code, exc.description or exc.name, exc.code or 500)
+        response = error_response(code, exc.description or exc.name, exc.code or 500)
+        # Keep what the exception says about itself (Allow on a 405, Retry-After, WWW-Authenticate).
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response

@@ -7,7 +7,7 @@ working on per-process counters rather than failing.
 import hashlib
 import logging
 
-from flask import Flask, current_app, render_template, request
+from flask import Flask, current_app, g, render_template, request
 from flask_limiter import Limiter
 
 from fieldlog.errors import error_response
@@ -44,6 +44,35 @@ limiter = Limiter(
 )
 
 
+def _from_a_known_device() -> bool:
+    """Tell whether the sign-in comes from a device the named user signed in on before.
+
+    Such a request is not held back by the limits others can use up (the username's, the
+    shared address's): it still counts its own failures and locks itself (login_locks).
+    """
+    if "known_device" not in g:  # asked once per limit: look it up once per request
+        g.known_device = _look_up_known_device()
+    return g.known_device
+
+
+def _look_up_known_device() -> bool:
+    from fieldlog.extensions import db
+    from fieldlog.models import User
+    from fieldlog.services.people import login_locks
+
+    body = request.get_json(silent=True) if request.is_json else None
+    body = body if isinstance(body, dict) else {}
+    name = request.form.get("username") or body.get("username")
+    cookie = request.cookies.get(login_locks.KNOWN_DEVICE_COOKIE)
+    token = body.get("device_token")
+    if not isinstance(name, str) or not (cookie or isinstance(token, str) and token):
+        return False
+    user = db.session.scalar(db.select(User).where(User.username == name.strip()[:64]))
+    return user is not None and bool(
+        login_locks.device_of_cookie(user, cookie)
+        or (isinstance(token, str) and login_locks.device_of_token(user, token[:200])))
+
+
 def limit_sign_in(view):
     """Limit a sign-in view's POSTs: refusals per IP, attempts per IP, attempts per username."""
     for value, key, deduct in (
@@ -51,7 +80,8 @@ def limit_sign_in(view):
         (lambda: current_app.config["LOGIN_RATE_LIMIT_IP_ALL"], client_ip, None),
         (lambda: current_app.config["LOGIN_RATE_LIMIT_IP"], client_ip, _refused),
     ):
-        view = limiter.limit(value, key_func=key, methods=["POST"], deduct_when=deduct)(view)
+        view = limiter.limit(value, key_func=key, methods=["POST"], deduct_when=deduct,
+                             exempt_when=_from_a_known_device)(view)
     return view
 
 
@@ -98,7 +128,10 @@ def note_unknown_name_failure(name: str, max_failures: int, lock_seconds: int) -
         if failures < max_failures:
             return False
         storage.clear(f"fieldlog/fail/{digest}")
-        storage.incr(f"fieldlog/lock/{digest}", lock_seconds)
+        # Each further lock lasts twice as long, at most a day, as for a real account.
+        lockouts = storage.incr(f"fieldlog/lockouts/{digest}", 24 * 3600 + lock_seconds)
+        storage.incr(f"fieldlog/lock/{digest}", min(lock_seconds * 2 ** min(lockouts - 1, 16),
+                                                     24 * 3600))
         return True
     except Exception:
         log.warning("rate-limit storage unreachable; unknown-username lockout skipped")

@@ -377,6 +377,28 @@ def test_verify_button_names_the_tampered_entry(client, world, login, unguarded)
     assert 'data-ok="0"' in html and "entry 2 was altered after it was written" in html
 
 
+def test_the_page_offers_an_anchor_only_for_an_intact_chain(client, world, login, unguarded):
+    trail(4)
+    session = login("admin")
+    html = client.post("/admin/audit/verify", data={"csrf_token": session.csrf}).get_data(
+        as_text=True)
+    assert 'data-ok="1"' in html and 'data-testid="verified-anchor"' in html
+    tamper("UPDATE audit_log SET actor_name = 'someone' WHERE id = 2")
+    html = client.post("/admin/audit/verify", data={"csrf_token": session.csrf}).get_data(
+        as_text=True)
+    assert 'data-ok="0"' in html
+    assert 'data-testid="verified-anchor"' not in html and "as an anchor" not in html
+    assert 'data-testid="no-anchor"' in html
+
+
+def test_the_command_prints_no_head_to_write_down_for_a_tampered_chain(app, unguarded):
+    last = trail(3)[-1]
+    tamper("UPDATE audit_log SET actor_name = 'someone' WHERE id = 2")
+    result = verify_cli(app)
+    assert result.exit_code == 1 and "3 entries checked" in result.stdout
+    assert last.hash not in result.output and "not an anchor" in result.stdout
+
+
 def test_verify_needs_csrf(client, world, login):
     login("admin")
     assert client.post("/admin/audit/verify").status_code == 400

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from fieldlog.extensions import db
-from fieldlog.models import AuditEntry, DeviceToken, User
+from fieldlog.models import AuditEntry, DeviceToken, LoginLock, User
 from fieldlog.models.base import utcnow
 from tests.conftest import PASSWORD, csrf_token
 
@@ -117,7 +117,8 @@ def test_success_resets_the_failure_count(client, world, login):
 
 
 def test_a_lock_runs_out(client, world, login):
-    world.sec1.locked_until = utcnow() - timedelta(seconds=1)
+    db.session.add(LoginLock(user_id=world.sec1.id, source="ip:127.0.0.1", lockouts=1,
+                             locked_until=utcnow() - timedelta(seconds=1)))
     db.session.commit()
     login("sec1")
 

@@ -1,8 +1,9 @@
 """Users, their assignments to villages, and the device tokens that sync offline records."""
+import hashlib
 from datetime import date, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, Uuid
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fieldlog.extensions import db
@@ -80,3 +81,27 @@ class DeviceToken(db.Model):
     revoked_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship()
+
+    @staticmethod
+    def digest(raw: str) -> str:
+        """Return what is stored of a raw device token: its SHA-256."""
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class LoginLock(db.Model):
+    """Failed sign-ins of one user from one source: a client address or a known device.
+
+    Locking per source, not per account, keeps brute force slow without letting anyone who
+    knows a username lock its owner out (see docs/security.md).
+    """
+
+    __tablename__ = "login_locks"
+    __table_args__ = (UniqueConstraint("user_id", "source", name="uq_login_locks_source"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    source: Mapped[str] = mapped_column(String(80))  # "ip:<address>" or "device:<id>"
+    failures: Mapped[int] = mapped_column(default=0)
+    lockouts: Mapped[int] = mapped_column(default=0)  # in a row: each lock lasts twice as long
+    locked_until: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -66,6 +66,9 @@ class LoginInSchema(Schema):
     username = Text(required=True, validate=validate.Length(min=1, max=64))
     password = Text(required=True, validate=validate.Length(min=1, max=256))
     label = Text(load_default="", validate=validate.Length(max=200))
+    # A token this phone was given before (even one revoked at sign-out): it proves a known
+    # device, which a lockout of the address does not keep out.
+    device_token = Text(load_default="", validate=validate.Length(max=200))
 
 
 class DeviceInSchema(Schema):

@@ -7,7 +7,7 @@ from marshmallow import ValidationError
 
 from fieldlog.errors import Invalid, error_response
 from fieldlog.extensions import csrf
-from fieldlog.ratelimit import limit_sign_in
+from fieldlog.ratelimit import client_ip, limit_sign_in
 from fieldlog.schemas.resources import (
     DeviceInSchema,
     DeviceTokenOutSchema,
@@ -75,8 +75,8 @@ def login_device():
     """Exchange a username and password for a device token (for non-browser clients)."""
     data = _json_body(LoginInSchema())
     try:
-        user = sign_in(data["username"], data["password"], channel="api",
-                       allow_pending_change=False)
+        user = sign_in(data["username"], data["password"], channel="api", address=client_ip(),
+                       device_token=data["device_token"], allow_pending_change=False)
     except SignInRefused as refused:
         status = 403 if refused.code == "password_change_required" else 401
         return error_response(refused.code, refused.message, status)

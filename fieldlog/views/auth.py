@@ -15,13 +15,15 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from fieldlog import clock
 from fieldlog.extensions import db
-from fieldlog.ratelimit import limit_sign_in
+from fieldlog.ratelimit import client_ip, limit_sign_in
+from fieldlog.services.people import login_locks
 from fieldlog.services.people.auth import (
     SignInRefused,
     note_session_expired,
     note_sign_out,
     sign_in,
 )
+from fieldlog.services.people.login_locks import KNOWN_DEVICE_COOKIE
 
 bp = Blueprint("auth", __name__)
 
@@ -104,13 +106,21 @@ def login():
     lock_minutes = current_app.config["LOGIN_LOCK_MINUTES"]
     if request.method == "GET":
         return render_template("auth/login.html", username=username, lock_minutes=lock_minutes)
+    known = request.cookies.get(KNOWN_DEVICE_COOKIE)
     try:
-        user = sign_in(username, request.form.get("password", "")[:256], channel="web")
+        user = sign_in(username, request.form.get("password", "")[:256], channel="web",
+                       address=client_ip(), known_cookie=known)
     except SignInRefused as refused:
         return render_template("auth/login.html", form_error=refused.code, username=username,
                                lock_minutes=lock_minutes), 401
     start_session(user)
-    return redirect(home_for(user))
+    response = redirect(home_for(user))
+    if login_locks.device_of_cookie(user, known) is None:
+        # This browser has now signed in: a lockout of its address will not keep it out.
+        response.set_cookie(KNOWN_DEVICE_COOKIE, login_locks.new_known_device_cookie(user),
+                            max_age=login_locks.KNOWN_DEVICE_DAYS * 24 * 3600, httponly=True,
+                            samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"])
+    return response
 
 
 @bp.post("/logout")

@@ -21,7 +21,7 @@ from fieldlog.models.base import utcnow
 from fieldlog.models.people import ROLES
 from fieldlog.permissions import unit_in_scope
 from fieldlog.ratelimit import note_unknown_name_failure, unknown_name_locked
-from fieldlog.services.people import password_policy
+from fieldlog.services.people import login_locks, password_policy
 from fieldlog.services.people.audit import record
 
 # Checked against when the username is unknown, so a miss costs as much time as a hit.
@@ -51,41 +51,43 @@ def authenticate(username: str, password: str) -> User | None:
     return user
 
 
-def sign_in(username: str, password: str, *, channel: str,
+def sign_in(username: str, password: str, *, channel: str, address: str = "",
+            known_cookie: str | None = None, device_token: str | None = None,
             allow_pending_change: bool = True) -> User:
     """Check credentials with lockout and record the outcome; return the user or raise.
 
-    Unknown usernames cost the same scrypt check, get the same message and lock after the
-    same number of failures as real accounts, so the answers do not reveal who exists.
+    Failures lock the source they come from (`address`, or a device the user signed in on
+    before, proved by `known_cookie` or `device_token`), never the whole account: see
+    services/login_locks. Unknown usernames cost the same scrypt check, get the same message
+    and lock after the same number of failures as real accounts, so the answers do not
+    reveal who exists.
     """
-    config = current_app.config
-    max_failures, lock_minutes = config["LOGIN_MAX_FAILURES"], config["LOGIN_LOCK_MINUTES"]
     name = username.strip()[:64]
     user = db.session.scalar(select(User).where(User.username == name)) if name else None
     password_ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
-    now = utcnow()
     if user is None:
-        locked = unknown_name_locked(name)
-        locked_now = not locked and note_unknown_name_failure(name, max_failures,
-                                                              lock_minutes * 60)
+        key = f"{name}|{login_locks.address_source(address)}"
+        locked = unknown_name_locked(key)
+        locked_now = not locked and note_unknown_name_failure(
+            key, current_app.config["LOGIN_MAX_FAILURES"],
+            current_app.config["LOGIN_LOCK_MINUTES"] * 60)
         _refuse(None, name, "unknown_user", channel, locked or locked_now, locked_now)
-    if user.locked_until is not None and user.locked_until > now:
-        _refuse(user, name, "locked", channel, True, False)
+    source = (login_locks.device_of_cookie(user, known_cookie)
+              or login_locks.device_of_token(user, device_token)
+              or login_locks.address_source(address))
+    if login_locks.locked_until(user, source):
+        _refuse(user, name, "locked", channel, True, None, source)
     if not password_ok or not user.active or user.anonymised_at is not None:
-        user.failed_logins = User.failed_logins + 1  # atomic in SQL: parallel tries all count
-        db.session.flush()
-        locked_now = user.failed_logins >= max_failures
-        if locked_now:
-            user.failed_logins, user.locked_until = 0, now + timedelta(minutes=lock_minutes)
+        minutes = login_locks.note_failure(user, source)
         reason = "bad_password" if password_ok is False else "inactive"
-        _refuse(user, name, reason, channel, locked_now, locked_now)
+        _refuse(user, name, reason, channel, minutes is not None, minutes, source)
     if user.must_change_password and not allow_pending_change:
         record("login.failure", object_type="user", object_id=user.id, actor_name=name,
                details={"reason": "password_change_required", "channel": channel})
         db.session.commit()
         raise SignInRefused("Change the temporary password on the web page first.",
                             code="password_change_required")
-    user.failed_logins, user.locked_until = 0, None
+    login_locks.note_success(user, source)
     record("login.success", actor=user, object_type="user", object_id=user.id,
            details={"channel": channel})
     db.session.commit()
@@ -93,7 +95,7 @@ def sign_in(username: str, password: str, *, channel: str,
 
 
 def _refuse(user: User | None, name: str, reason: str, channel: str, locked: bool,
-            locked_now: bool) -> NoReturn:
+            locked_now: bool | int | None, source: str = "") -> NoReturn:
     object_id = user.id if user else ""
     # What was typed into the username box may be a password; keep only real usernames in the
     # append-only trail, and a short fingerprint of anything else (still enough to correlate).
@@ -101,13 +103,15 @@ def _refuse(user: User | None, name: str, reason: str, channel: str, locked: boo
     record("login.failure", object_type="user", object_id=object_id, actor_name=name,
            details={"reason": reason, "channel": channel})
     if locked_now:
+        minutes = (locked_now if locked_now is not True
+                   else current_app.config["LOGIN_LOCK_MINUTES"])
         record("login.lockout", object_type="user", object_id=object_id, actor_name=name,
-               details={"minutes": current_app.config["LOGIN_LOCK_MINUTES"],
-                        "known_user": user is not None})
+               details={"minutes": minutes, "known_user": user is not None,
+                        "source": source.partition(":")[0] or "ip"})
     db.session.commit()
     if locked:
-        raise SignInRefused("Too many failed sign-ins: this account is locked for a while.",
-                            code="locked")
+        raise SignInRefused("Too many failed sign-ins from here: signing in to this account "
+                            "from here is paused for a while.", code="locked")
     raise SignInRefused("Wrong username or password.")
 
 
@@ -146,7 +150,7 @@ def change_password(user: User, current: str, new: str, confirm: str) -> None:
     forced = bool(user.must_change_password)
     user.password_hash = hash_password(new)
     user.password_changed_at = utcnow()
-    user.must_change_password, user.failed_logins, user.locked_until = False, 0, None
+    user.must_change_password = False
     user.session_epoch += 1
     record("password.change", actor=user, object_type="user", object_id=user.id,
            details={"forced": forced})
@@ -211,7 +215,8 @@ def reset_password(admin: User, user: User) -> str:
     temporary = password_policy.temporary_password()
     user.password_hash = hash_password(temporary)
     user.password_changed_at = utcnow()
-    user.must_change_password, user.failed_logins, user.locked_until = True, 0, None
+    user.must_change_password = True
+    login_locks.forget(user)
     user.session_epoch += 1
     revoked = _revoke_all(user)
     record("password.reset", actor=admin, object_type="user", object_id=user.id,
@@ -221,22 +226,23 @@ def reset_password(admin: User, user: User) -> str:
 
 
 def unlock(admin: User, user: User) -> None:
-    """Lift a lockout now and forget the failed sign-ins."""
-    user.failed_logins, user.locked_until = 0, None
+    """Lift every lockout of the user now and forget the failed sign-ins, from every source."""
+    login_locks.forget(user)
     record("user.unlock", actor=admin, object_type="user", object_id=user.id,
            details={"username": user.username})
     db.session.commit()
 
 
 def is_locked(user: User) -> bool:
-    """Return whether the user is locked out right now."""
+    """Return whether some source is locked out of the user's account right now."""
     return user.locked_until is not None and user.locked_until > utcnow()
 
 
 # Device tokens ----------------------------------------------------------------------------
 
-def _digest(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
+def token_digest(raw: str) -> str:
+    """Return what is stored of a raw device token: its SHA-256."""
+    return DeviceToken.digest(raw)
 
 
 def issue_device_token(user: User, label: str = "", *, via: str = "session") -> tuple[
@@ -245,7 +251,7 @@ def issue_device_token(user: User, label: str = "", *, via: str = "session") -> 
     raw = secrets.token_urlsafe(32)
     # The label is the browser's own description: keep it printable (PostgreSQL refuses NUL).
     label = "".join(ch for ch in label if ch.isprintable())[:200]
-    token = DeviceToken(id=str(uuid.uuid4()), user_id=user.id, token_hash=_digest(raw),
+    token = DeviceToken(id=str(uuid.uuid4()), user_id=user.id, token_hash=token_digest(raw),
                         label=label)
     db.session.add(token)
     record("device.issue", actor=user, object_type="device_token", object_id=token.id,
@@ -256,7 +262,8 @@ def issue_device_token(user: User, label: str = "", *, via: str = "session") -> 
 
 def user_for_device_token(raw: str) -> tuple[User, DeviceToken] | None:
     """Return the user and token for a raw bearer token that is not revoked."""
-    token = db.session.scalar(select(DeviceToken).where(DeviceToken.token_hash == _digest(raw)))
+    token = db.session.scalar(select(DeviceToken).where(
+        DeviceToken.token_hash == token_digest(raw)))
     if token is None or token.revoked_at is not None or not token.user.active:
         return None
     now = utcnow()

@@ -3,11 +3,9 @@
 An import is all or nothing: the file is parsed and checked in full, and only a file without
 a single error is written, in one transaction, updating households by 门牌号 (house label).
 """
-import csv
 import io
 import re
 import uuid
-import zipfile
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
@@ -18,6 +16,7 @@ from fieldlog.errors import Forbidden, Invalid, NotFound
 from fieldlog.extensions import db
 from fieldlog.models import Household, HouseholdTag, OrgUnit, User
 from fieldlog.permissions import unit_in_scope
+from fieldlog.services.common import spreadsheets as guard
 from fieldlog.services.people.audit import record
 from fieldlog.services.reporting.visit_exports import MARKING, _cell
 
@@ -25,6 +24,7 @@ MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 5000
 MEMBERS_MIN, MEMBERS_MAX = 1, 30
 HEADER_SCAN_ROWS = 5  # the header may follow a title or a marking row
+LIMITS = guard.Limits(max_bytes=MAX_BYTES, max_rows=MAX_ROWS + HEADER_SCAN_ROWS + 1)
 
 # Column → accepted header spellings (compared without spaces and "*" marks).
 HEADERS = {
@@ -110,30 +110,28 @@ def _text(value) -> str:
     return text
 
 
-def _read_xlsx(data: bytes) -> list[tuple]:
-    from openpyxl import load_workbook
+def _too_many_rows() -> Invalid:
+    return Invalid(_("The file has more than %(n)s rows; split the register into several "
+                     "files.", n=MAX_ROWS), code="too_many_rows")
 
+
+def _bounded(rows) -> list:
+    """Collect the rows the guard lets through; its row limit speaks as the register's."""
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds on a damaged or foreign zip
-        raise Invalid(_("The file is not a readable spreadsheet (XLSX or CSV)."),
-                      code="not_spreadsheet") from exc
-    try:
-        sheet = workbook.worksheets[0]
-        rows = []
-        for values in sheet.iter_rows(values_only=True):
-            rows.append(values)
-            if len(rows) > MAX_ROWS + HEADER_SCAN_ROWS + 1:
-                break
-        return rows
-    finally:
-        workbook.close()
+        return list(rows)
+    except Invalid as exc:
+        if exc.code == "too_many_rows":
+            raise _too_many_rows() from exc
+        raise
+
+
+def _read_xlsx(data: bytes) -> list[tuple]:
+    return _bounded(guard.iter_xlsx_rows(data, LIMITS))
 
 
 def _read_csv(data: bytes) -> list[list[str]]:
     if b"\x00" in data[:4096]:
-        raise Invalid(_("The file is not a readable spreadsheet (XLSX or CSV)."),
-                      code="not_spreadsheet")
+        raise guard.unreadable()
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = data.decode(encoding)
@@ -141,16 +139,10 @@ def _read_csv(data: bytes) -> list[list[str]]:
         except UnicodeDecodeError:
             continue
     else:
-        raise Invalid(_("The file is not a readable spreadsheet (XLSX or CSV)."),
-                      code="not_spreadsheet")
+        raise guard.unreadable()
     if any(ord(c) < 32 and c not in "\r\n\t" for c in text[:4096]):
-        raise Invalid(_("The file is not a readable spreadsheet (XLSX or CSV)."),
-                      code="not_spreadsheet")
-    try:
-        return list(csv.reader(io.StringIO(text)))
-    except csv.Error as exc:
-        raise Invalid(_("The file is not a readable spreadsheet (XLSX or CSV)."),
-                      code="not_spreadsheet") from exc
+        raise guard.unreadable()
+    return _bounded(guard.iter_csv_rows(text, LIMITS))
 
 
 def _find_header(rows: list) -> tuple[int, dict[str, int]]:
@@ -184,7 +176,7 @@ def parse_register(data: bytes, filename: str = "") -> Preview:
     if len(data) > MAX_BYTES:
         raise Invalid(_("The file is larger than %(mb)s MB; split the register into several "
                         "files.", mb=MAX_BYTES // (1024 * 1024)), code="too_large")
-    if data[:4] == b"PK\x03\x04" and zipfile.is_zipfile(io.BytesIO(data)):
+    if guard.is_zip(data):
         rows = _read_xlsx(data)
     else:
         rows = _read_csv(data)
@@ -194,8 +186,7 @@ def parse_register(data: bytes, filename: str = "") -> Preview:
     header_at, columns = _find_header(rows)
     body = rows[header_at + 1:]
     if len(body) > MAX_ROWS:
-        raise Invalid(_("The file has more than %(n)s rows; split the register into several "
-                        "files.", n=MAX_ROWS), code="too_many_rows")
+        raise _too_many_rows()
     preview, first_row_of = Preview(), {}
     for offset, values in enumerate(body):
         number = header_at + offset + 2  # the row number a spreadsheet shows
