@@ -19,7 +19,7 @@ from fieldlog.extensions import db
 from fieldlog.models import Household, HouseholdTag, OrgUnit, User
 from fieldlog.permissions import unit_in_scope
 from fieldlog.services.audit import record
-from fieldlog.services.exports import MARKING, _cell
+from fieldlog.services.exports import _cell, marking
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 5000
@@ -396,7 +396,7 @@ def export_register(user: User, village_id: int) -> bytes:
     db.session.commit()
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("户籍台账（含个人信息）")
-    sheet.append([MARKING])
+    sheet.append([marking()])
     sheet.append([COLUMN_NAMES[k] for k in ("head_name", "house_label", "member_count",
                                             "phone", "tags", "lon", "lat")])
     for h in households:
