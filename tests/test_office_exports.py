@@ -111,7 +111,7 @@ def test_issue_ledger_lists_state_handler_due_and_history(client, login, records
     assert rows[3][:4] == ["登记时间", "村", "登记人", "反映人"]
     [item] = rows[4:]
     assert item[6] == "修缮屋后排水沟" and item[7] == "乡镇" and item[9] == datetime(2026, 12, 20)
-    assert item[10] == "办理中" and "待办→办理中（已报乡镇）" in item[14]
+    assert item[10] == "办理中" and "待办理→办理中（已报乡镇）" in item[14]
     assert item[15] == records.item["id"]
 
 
