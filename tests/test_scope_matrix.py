@@ -202,6 +202,9 @@ ACCESS: dict[str, Access] = {
     "register.index": page("secretary", "admin"),
     "register.import_file": page("secretary", "admin", body=_register_upload),
     "register.export": page("secretary", "admin"),
+    # The full register (phones, categories, positions): an admin, with a reason (audited).
+    "register.export_full": page("admin", body=form(village=lambda ctx: ctx.world.v1.id,
+                                                    reason="移交新一届村两委")),
     "register.edit": page("secretary", "admin", args={"household_id": "household_id"},
                           body=form(head_name="北堡村户主1", house_label="1组1号",
                                     member_count="3", tags="old_party_member")),

@@ -6,11 +6,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from fieldlog.domain import TAGS, tag_label
-from fieldlog.errors import FieldlogError, Invalid
+from fieldlog.errors import FieldlogError, Forbidden, Invalid
 from fieldlog.permissions import roles_required
 from fieldlog.services import register as service
 from fieldlog.services.coverage import viewable_village, village_coverage, villages_in_scope
-from fieldlog.services.privacy import mask_phone
+from fieldlog.services.privacy import REASON_MAX, mask_phone
 from fieldlog.services.timefmt import local_today
 
 bp = Blueprint("register", __name__, url_prefix="/register")
@@ -34,7 +34,7 @@ def _choose(endpoint: str):
                            villages=villages_in_scope(current_user))
 
 
-def _index(village, preview=None, error=None, status=200):
+def _index(village, preview=None, error=None, status=200, export_error=None):
     coverage = village_coverage(village, local_today())
     query = request.args.get("q", "").strip()
     rows = [r for r in coverage.rows if not query or query in r.household.head_name
@@ -42,7 +42,7 @@ def _index(village, preview=None, error=None, status=200):
     return render_template(
         "register/index.html", village=village, rows=rows, query=query,
         total=len(coverage.rows), preview=preview, error=error, mask_phone=mask_phone,
-        tag_label=tag_label), status
+        tag_label=tag_label, export_error=export_error, reason_max=REASON_MAX), status
 
 
 @bp.get("/")
@@ -74,17 +74,38 @@ def import_file():
     return _index(village, preview=preview)
 
 
+def _xlsx(data: bytes, name: str):
+    response = send_file(
+        io.BytesIO(data), as_attachment=True, download_name=name,
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.get("/export")
 @roles_required(*EDITORS)
 def export():
+    """The masked register: phones masked, no categories, no positions (audited)."""
     village = _village()
     if village is None:
         return redirect(url_for("register.index"))
     data = service.export_register(current_user, village.id)
-    return send_file(
-        io.BytesIO(data), as_attachment=True,
-        download_name=f"register-{village.code}.xlsx",
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return _xlsx(data, f"register-{village.code}.xlsx")
+
+
+@bp.post("/export-full")
+@roles_required("admin")
+def export_full():
+    """The full register, for an administrator who states why (audited with the reason)."""
+    village = _village() or abort(404)
+    try:
+        data = service.export_register(current_user, village.id,
+                                       full_reason=request.form.get("reason", ""))
+    except Invalid as exc:
+        return _index(village, export_error=exc.message, status=422)
+    except Forbidden:
+        abort(403)
+    return _xlsx(data, f"register-{village.code}-full.xlsx")
 
 
 @bp.route("/households/<household_id>", methods=["GET", "POST"])
