@@ -2,6 +2,7 @@
 language; and one vocabulary: a value carries the same label on the phone, the desk and files."""
 import csv
 import io
+import json
 import re
 from datetime import datetime
 
@@ -92,3 +93,14 @@ def test_a_handler_has_one_label_on_the_phone_the_desk_and_in_every_file(
     text = client.get(f"/exports/issue_ledger.csv?period={office.MONTH}").get_data()
     [row] = [r for r in csv.reader(io.StringIO(text.decode("utf-8-sig"))) if r[-1] == item["id"]]
     assert row[7] == label
+
+
+def test_a_day_away_on_official_business_has_one_label_on_the_phone_and_in_the_file(
+        client, login, records):
+    login("sec1")
+    page = client.get("/m/attendance/mark").get_data(as_text=True)
+    label = json.loads(re.search(r'id="i18n-page">(.*?)</script>', page, re.S).group(1))[
+        "mark_label_official"]
+    login("sup_t1")
+    book = _book(client, f"/exports/work_ledger.xlsx?period={office.MONTH}")
+    assert _rows(book["驻村与报备"])[4][7] == label == "因公外出（报备）"
