@@ -43,6 +43,7 @@ def test_secretary_reveals_in_the_register_and_others_see_it_masked(browsing, li
     expect(page.get_by_test_id("reveal-form")).to_be_visible()
     assert phone not in page.content()
     page.locator("#reveal-reason").fill("回电告知诉求办理进展")
+    shot(page, artifacts, "00-secretary-household-masked")
     page.get_by_test_id("reveal").click()
     expect(page.get_by_test_id("phone-full")).to_contain_text(phone)
     shot(page, artifacts, "01-secretary-reveal-phone")
