@@ -81,3 +81,16 @@ LEDGER_STATE_LABELS = {
 }
 LEAVE_TYPE_LABELS = {"personal": _l("Personal leave"), "sick": _l("Sick leave"),
                      "annual": _l("Annual leave"), "other": _l("Other leave")}
+# Review state of every record (visits, meetings, actions, ledger items).
+RECORD_STATUS_LABELS = {"submitted": _l("Waiting for review"),  # 待审核
+                        "returned": _l("Returned"),  # 已退回
+                        "approved": _l("Approved")}  # 已通过
+# A day mark's kind and the reason of a day away on reported official business (报备).
+DAY_KIND_LABELS = {"present": _l("In the village"),  # 在村
+                   "official": _l("Away on official business")}  # 因公外出（报备）
+DAY_REASON_LABELS = {"meeting": _l("Meeting"), "training": _l("Training"),  # 会议, 培训
+                     "project": _l("Project"), "other": _l("Other")}  # 项目, 其他
+# How a day of the attendance sheet counts.
+DAY_STATE_LABELS = {"records": _l("In village (records)"),  # 在村（有记录）
+                    "marked": _l("In village (marked)"),  # 在村（标记）
+                    "official": DAY_KIND_LABELS["official"], "leave": _l("Leave")}  # 请假

@@ -25,6 +25,20 @@ def can_view_records_of(user: User, village: OrgUnit) -> bool:
     return user.is_active and unit_in_scope(user, village)
 
 
+# Why a household's full phone number may be shown (each reveal is audited with it):
+# "callback" — an inspector (or an admin working a sample) on their own phone-callback task;
+# "register" — the village's own secretary, who knows the household anyway, in the register.
+PHONE_REVEALS = {"callback": ("inspector", "admin"), "register": ("secretary",)}
+
+
+def can_reveal_phone(user: User, village: OrgUnit, purpose: str) -> bool:
+    """Return whether the user may see a household's full number in this village, for this
+    purpose. Everyone else sees masked numbers only."""
+    if user.role not in PHONE_REVEALS.get(purpose, ()) or not can_view_records_of(user, village):
+        return False
+    return purpose != "register" or user.scope_unit_id == village.id
+
+
 def scope_village_ids(user: User) -> Select:
     """Select the ids of the villages inside the user's scope (use as a subquery)."""
     return select(OrgUnit.id).where(

@@ -1,5 +1,12 @@
-"""Security headers on every response; the CSP allows no inline script."""
-from flask import Flask, Response, request
+"""Security headers on every response; the CSP allows no inline script.
+
+Whatever a signed-in user (a session, or a phone's device token) is answered is `no-store`
+unless the view chose otherwise: pages and JSON show villagers' names, phones and requests,
+and a shared phone or a proxy must not keep them. The service worker keeps its own offline
+copies of the phone's pages in its own cache (the Cache API does not read Cache-Control).
+"""
+from flask import Flask, Response, g, request
+from flask_login import current_user
 
 CSP = "; ".join([
     "default-src 'self'",
@@ -29,6 +36,16 @@ HEADERS = {
     "Referrer-Policy": "same-origin",
     "Permissions-Policy": "geolocation=(self), camera=(self), microphone=()",
 }
+UNCACHED_EXEMPT = {"static"}  # the app's own files; they carry no personal data
+
+
+def _signed_in() -> bool:
+    """Whether the request came with a user: a session, or a device token the API accepted."""
+    if request.headers.get("Authorization", "").startswith("Bearer "):
+        return True
+    # Every view that shows personal data has loaded the user (login_required, roles_required);
+    # loading it here for others could fail after an error or query for nothing.
+    return "_login_user" in g and current_user.is_authenticated
 
 
 def register_security_headers(app: Flask) -> None:
@@ -38,6 +55,9 @@ def register_security_headers(app: Flask) -> None:
     def add_headers(response: Response) -> Response:
         for name, value in HEADERS.items():
             response.headers.setdefault(name, value)
+        if request.endpoint not in UNCACHED_EXEMPT and "Cache-Control" not in response.headers \
+                and _signed_in():
+            response.headers["Cache-Control"] = "no-store"
         if request.is_secure:  # over HTTPS (directly, or via a trusted proxy's X-Forwarded-Proto)
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response

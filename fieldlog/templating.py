@@ -3,7 +3,7 @@ from flask import Flask
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 
-from fieldlog.domain import ACTION_TYPE_LABELS, MEETING_TYPE_LABELS, tag_label
+from fieldlog.domain import ACTION_TYPE_LABELS, DAY_KIND_LABELS, MEETING_TYPE_LABELS, tag_label
 
 
 def format_distance(metres: float | None) -> str:
@@ -23,8 +23,7 @@ def record_label_strings() -> dict[str, str]:
     return {
         **{f"meeting_type_{k}": str(v) for k, v in MEETING_TYPE_LABELS.items()},
         **{f"action_type_{k}": str(v) for k, v in ACTION_TYPE_LABELS.items()},
-        "mark_kind_present": _("In the village"),
-        "mark_kind_official": _("Official business"),
+        **{f"mark_kind_{k}": str(v) for k, v in DAY_KIND_LABELS.items()},
         "label_dates": _("{start} – {end}"),
         "label_withdraw": _("Withdraw {start} – {end}"),
     }

@@ -46,7 +46,7 @@ def test_export_is_marked_scoped_and_masks_phones(client, world, login, visits):
     login("sup_t1")
     client.get("/lang/en")
     rows, body = download(client)
-    assert rows[0] == [exports.MARKING] and rows[0][0].startswith("含个人信息")
+    assert rows[0] == ["Contains personal information — for official use only"]
     assert "sup_t1" in rows[1][0]
     header, data = rows[2], rows[3:]
     assert header[:6] == ["Visit time", "Received", "Village", "Head of household", "House number",

@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import tempfile
+from datetime import datetime
 
 import pytest
 from openpyxl import load_workbook
@@ -81,7 +82,7 @@ def test_work_ledger_xlsx_has_a_sheet_per_kind_titled_marked_and_scoped(
     assert _rows(book["会议记录"])[4][6:9] == ["支委会", "支委会研究排水沟", "村委会议室"]
     assert _rows(book["六个一"])[4][6] == "讲好一堂党课"
     assert _rows(book["民情事项"])[4][12] == "办理中"
-    assert _rows(book["驻村与报备"])[4][6:10][1:] == ["报备公务", "培训", "县委组织部培训"]
+    assert _rows(book["驻村与报备"])[4][6:10][1:] == ["因公外出（报备）", "培训", "县委组织部培训"]
     audit = _actions("export.work_ledger")[0]
     assert audit["period"] == MONTH and audit["village_id"] is None
     assert audit["rows_at_start"] == 5  # one record of each kind in T1
@@ -109,8 +110,8 @@ def test_issue_ledger_lists_state_handler_due_and_history(client, login, records
     rows = _rows(book.active)
     assert rows[3][:4] == ["登记时间", "村", "登记人", "反映人"]
     [item] = rows[4:]
-    assert item[6] == "修缮屋后排水沟" and item[7] == "乡镇" and item[9] == "2026-12-20"
-    assert item[10] == "办理中" and "待办→办理中（已报乡镇）" in item[14]
+    assert item[6] == "修缮屋后排水沟" and item[7] == "乡镇" and item[9] == datetime(2026, 12, 20)
+    assert item[10] == "办理中" and "待办理→办理中（已报乡镇）" in item[14]
     assert item[15] == records.item["id"]
 
 
@@ -142,7 +143,7 @@ def test_record_form_for_a_cadre_in_scope_only(client, login, records):
     values = {r[1]: r[2] for r in rows[4:] if len(r) == 3}
     assert values["姓名"] == "SEC1" and values["派出单位"] == "县农业农村局"
     assert values["走访次数"] == "1" and values["支委会"] == "1"
-    assert values["讲好一堂党课"] == "已完成 1" and values["新登记事项"] == "1"
+    assert values["讲好一堂党课"] == "完成 1" and values["新登记事项"] == "1"
     assert int(values["在村天数"]) >= 1 and "等次" in values
     book = _xlsx(client.get(f"/exports/record-form/{w.sec1.id}.xlsx?period={MONTH}"))
     assert _rows(book.active)[3] == ["栏目", "项目", "情况"]

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from fieldlog.errors import Invalid, NotFound
+from fieldlog.errors import Forbidden, Invalid, NotFound
 from fieldlog.extensions import db
 from fieldlog.models import Assignment, AuditEntry, DeviceToken, Household, User, Visit
 from fieldlog.services.people.audit import verify
@@ -63,40 +63,59 @@ def in_request(app):
         yield
 
 
-@pytest.mark.parametrize("username", ["sec1", "sup_t1", "sup_county", "inspector", "admin"])
-def test_reveal_in_scope_returns_the_number_and_is_audited(world, in_request, username):
+@pytest.mark.parametrize("username, purpose", [
+    ("sec1", "register"), ("inspector", "callback"), ("admin", "callback")])
+def test_reveal_for_a_task_that_needs_it_returns_the_number_and_is_audited(
+        world, in_request, username, purpose):
     user = db.session.scalar(select(User).where(User.username == username))
     household = world.h1[2]
-    assert reveal_household_phone(user, household.id, "  电话回访核实走访  ") == household.phone
+    assert reveal_household_phone(user, household.id, "  电话回访核实走访  ",
+                                  purpose) == household.phone
     [entry] = audit_entries("phone.reveal")
     assert (entry.actor_id, entry.object_type, entry.object_id) == (
         user.id, "household", household.id)
-    assert '"reason":"电话回访核实走访"' in entry.details.replace(" ", "")
+    details = entry.details.replace(" ", "")
+    assert '"reason":"电话回访核实走访"' in details and f'"purpose":"{purpose}"' in details
     assert household.phone not in entry.details
     assert verify().ok
 
 
-@pytest.mark.parametrize("username", ["sec2", "sec3", "sup_t2"])
-def test_reveal_outside_scope_is_not_found_and_not_audited(world, in_request, username):
+@pytest.mark.parametrize("username, purpose", [
+    ("sup_t1", "register"), ("sup_t1", "callback"), ("sup_county", "callback"),
+    ("inspector", "register"), ("admin", "register"), ("sec1", "callback"),
+    ("sec1", "anything")])
+def test_everyone_else_in_scope_is_refused_and_nothing_is_audited(world, in_request, username,
+                                                                  purpose):
+    user = db.session.scalar(select(User).where(User.username == username))
+    with pytest.raises(Forbidden):
+        reveal_household_phone(user, world.h1[0].id, "回访", purpose)
+    assert audit_entries("phone.reveal") == []
+
+
+@pytest.mark.parametrize("username, purpose", [
+    ("sec2", "register"), ("sec3", "register"), ("sup_t2", "callback")])
+def test_reveal_outside_scope_is_not_found_and_not_audited(world, in_request, username,
+                                                           purpose):
     user = db.session.scalar(select(User).where(User.username == username))
     with pytest.raises(NotFound):
-        reveal_household_phone(user, world.h1[0].id, "回访")
+        reveal_household_phone(user, world.h1[0].id, "回访", purpose)
     assert audit_entries("phone.reveal") == []
 
 
 def test_reveal_needs_a_short_reason_and_a_number(world, in_request):
     for reason in ("", "   ", "x" * 201):
         with pytest.raises(Invalid) as caught:
-            reveal_household_phone(world.sup_t1, world.h1[0].id, reason)
+            reveal_household_phone(world.sec1, world.h1[0].id, reason, "register")
         assert "reason" in caught.value.fields
-    assert reveal_household_phone(world.sup_t1, world.h1[0].id, "x" * 200)
+    assert reveal_household_phone(world.sec1, world.h1[0].id, "x" * 200, "register")
     world.h1[1].phone = None
     db.session.commit()
     with pytest.raises(Invalid) as caught:
-        reveal_household_phone(world.sup_t1, world.h1[1].id, "回访")
+        reveal_household_phone(world.sec1, world.h1[1].id, "回访", "register")
     assert caught.value.code == "no_phone"
     with pytest.raises(NotFound):
-        reveal_household_phone(world.admin, "00000000-0000-0000-0000-000000000000", "回访")
+        reveal_household_phone(world.admin, "00000000-0000-0000-0000-000000000000", "回访",
+                               "callback")
     assert len(audit_entries("phone.reveal")) == 1
 
 
@@ -107,39 +126,51 @@ def v1_visit(world, device):
     return record["id"]
 
 
-def test_visit_page_masks_the_phone_and_reveals_it_once_with_a_reason(client, world, login,
-                                                                      v1_visit):
+@pytest.mark.parametrize("username", ["sec1", "sup_t1", "sup_county", "inspector", "admin"])
+def test_the_visit_page_masks_the_phone_for_every_role_and_offers_no_reveal(
+        client, world, login, v1_visit, username):
     phone = world.h1[0].phone
-    session = login("sup_t1")
+    session = login(username)
     page = client.get(f"/review/visits/{v1_visit}").get_data(as_text=True)
     assert mask_phone(phone) in page and phone not in page
-    assert 'data-testid="reveal-form"' in page
-    shown = client.post(f"/review/visits/{v1_visit}/reveal-phone",
-                        data={"csrf_token": session.csrf, "reason": "电话回访"})
-    html = shown.get_data(as_text=True)
-    assert shown.status_code == 200 and shown.headers["Cache-Control"] == "no-store"
-    assert re.search(rf'data-testid="phone-full">{phone}<', html)
-    [entry] = audit_entries("phone.reveal")
-    assert entry.actor_name == "sup_t1" and entry.object_id == world.h1[0].id
-    # Shown once: the page itself still masks it.
-    assert phone not in client.get(f"/review/visits/{v1_visit}").get_data(as_text=True)
-
-
-def test_reveal_form_refuses_without_reason_or_csrf(client, world, login, v1_visit):
-    session = login("sup_t1")
-    url = f"/review/visits/{v1_visit}/reveal-phone"
-    empty = client.post(url, data={"csrf_token": session.csrf, "reason": " "})
-    assert empty.status_code == 422 and world.h1[0].phone not in empty.get_data(as_text=True)
-    assert 'role="alert"' in empty.get_data(as_text=True)
-    assert client.post(url, data={"reason": "回访"}).status_code == 400
+    assert 'data-testid="reveal-form"' not in page
+    assert ('data-testid="phone-in-register"' in page) == (username == "sec1")
+    gone = client.post(f"/review/visits/{v1_visit}/reveal-phone",
+                       data={"csrf_token": session.csrf, "reason": "电话回访"})
+    assert gone.status_code in (404, 405) and phone not in gone.get_data(as_text=True)
     assert audit_entries("phone.reveal") == []
 
 
-def test_reveal_outside_scope_is_a_404(client, world, login, v1_visit):
-    session = login("sup_t2")
-    response = client.post(f"/review/visits/{v1_visit}/reveal-phone",
+def test_the_villages_secretary_reveals_a_number_in_the_register_once(client, world, login):
+    household = world.h1[0]
+    url = f"/register/households/{household.id}"
+    session = login("sec1")
+    page = client.get(url).get_data(as_text=True)
+    assert household.phone not in page and 'data-testid="reveal-form"' in page
+    empty = client.post(f"{url}/reveal-phone", data={"csrf_token": session.csrf, "reason": " "})
+    assert empty.status_code == 422 and household.phone not in empty.get_data(as_text=True)
+    assert 'role="alert"' in empty.get_data(as_text=True)
+    assert client.post(f"{url}/reveal-phone", data={"reason": "回访"}).status_code == 400
+    shown = client.post(f"{url}/reveal-phone",
+                        data={"csrf_token": session.csrf, "reason": "回电说明诉求进展"})
+    assert shown.status_code == 200 and shown.headers["Cache-Control"] == "no-store"
+    assert re.search(rf'href="tel:{household.phone}"', shown.get_data(as_text=True))
+    [entry] = audit_entries("phone.reveal")
+    assert entry.actor_name == "sec1" and entry.object_id == household.id
+    assert household.phone not in client.get(url).get_data(as_text=True)  # shown once
+
+
+@pytest.mark.parametrize("username, status", [("admin", 403), ("sup_t1", 403), ("sec2", 404)])
+def test_no_one_else_reveals_in_the_register(client, world, login, username, status):
+    household = world.h1[0]
+    session = login(username)
+    page = client.get(f"/register/households/{household.id}").get_data(as_text=True)
+    assert 'data-testid="reveal-form"' not in page and household.phone not in page
+    response = client.post(f"/register/households/{household.id}/reveal-phone",
                            data={"csrf_token": session.csrf, "reason": "回访"})
-    assert response.status_code == 404 and audit_entries("phone.reveal") == []
+    assert response.status_code == status and household.phone not in response.get_data(
+        as_text=True)
+    assert audit_entries("phone.reveal") == []
 
 
 def test_secretary_sees_own_households_phone_masked(client, world, login, v1_visit):

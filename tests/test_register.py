@@ -107,7 +107,7 @@ def test_export_round_trips_without_changes(world):
     sheet = load_workbook(io.BytesIO(data), read_only=True).worksheets[0]
     assert "含个人信息" in sheet.title
     first = next(sheet.iter_rows(values_only=True))
-    assert "含个人信息" in first[0]
+    assert "Contains personal information" in first[0]
     preview = preview_register(world.sec1, world.v1.id, data, "export.xlsx")
     assert not preview.errors
     assert {r.action for r in preview.rows} == {"unchanged"} and len(preview.rows) == 5

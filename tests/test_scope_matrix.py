@@ -202,12 +202,18 @@ ACCESS: dict[str, Access] = {
     "register.index": page("secretary", "admin"),
     "register.import_file": page("secretary", "admin", body=_register_upload),
     "register.export": page("secretary", "admin"),
+    # The full register (phones, categories, positions): an admin, with a reason (audited).
+    "register.export_full": page("admin", body=form(village=lambda ctx: ctx.world.v1.id,
+                                                    reason="移交新一届村两委")),
     "register.edit": page("secretary", "admin", args={"household_id": "household_id"},
                           body=form(head_name="北堡村户主1", house_label="1组1号",
                                     member_count="3", tags="old_party_member")),
     "register.coverage": page(),
-    # Review: lists for reviewers; one visit, its photos and the phone reveal for anyone
-    # whose scope holds the visit (a secretary sees only their own).
+    # A household's full number: only the village's own secretary, with a reason (audited).
+    "register.reveal_phone": page("secretary", args={"household_id": "household_id"},
+                                  body=form(reason="回电说明诉求进展")),
+    # Review: lists for reviewers; one visit and its photos for anyone whose scope holds the
+    # visit (a secretary sees only their own).
     "review.visits": page(*REVIEWER_ROLES),
     "review.visits_export": page(*REVIEWER_ROLES),
     # The supervisors' map and its data (scoped inside: tests/test_mapdata.py).
@@ -215,7 +221,6 @@ ACCESS: dict[str, Access] = {
     "mapview.data": page(*REVIEWER_ROLES),
     "review.visit": page(args={"visit_id": "visit"}),
     "review.photo": page(args={"photo_id": "photo", "size": "=thumb"}),
-    "review.reveal_phone": page(args={"visit_id": "visit"}, body=form(reason="电话回访核实")),
     # The review loop: reviewers read the queue; supervisors and admins decide (inspectors
     # are read-only); anyone whose scope holds a record reads its history.
     "review.queue": page(*REVIEWER_ROLES),

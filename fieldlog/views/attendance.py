@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from fieldlog.domain import DAY_REASON_LABELS, DAY_STATE_LABELS
 from fieldlog.errors import Conflict, Forbidden, Invalid, NotFound
 from fieldlog.extensions import db
 from fieldlog.models import OrgUnit
@@ -20,10 +21,8 @@ from fieldlog.timefmt import local_today
 
 bp = Blueprint("attendance", __name__)
 
-DAY_LABELS = {"records": _l("In village (records)"), "marked": _l("In village (marked)"),
-              "official": _l("Official business"), "leave": _l("Leave"), "": _l("Nothing")}
-REASON_LABELS = {"meeting": _l("Meeting"), "training": _l("Training"),
-                 "project": _l("Project work"), "other": _l("Other")}
+DAY_LABELS = {**DAY_STATE_LABELS, "": _l("Nothing")}
+REASON_LABELS = DAY_REASON_LABELS
 LEAVE_TYPE_LABELS = {"personal": _l("Personal leave"), "sick": _l("Sick leave"),
                      "annual": _l("Annual leave"), "other": _l("Other leave")}
 STATE_LABELS = {"pending": _l("Awaiting approval"), "approved": _l("Leave approved"),

@@ -7,7 +7,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.routing import BuildError
 
-from fieldlog.domain import ACTION_STATE_LABELS, ACTION_TYPE_LABELS, MEETING_TYPE_LABELS
+from fieldlog.domain import (
+    ACTION_STATE_LABELS,
+    ACTION_TYPE_LABELS,
+    DAY_STATE_LABELS,
+    MEETING_TYPE_LABELS,
+    RECORD_STATUS_LABELS,
+)
 from fieldlog.errors import Invalid, NotFound
 from fieldlog.permissions import REVIEWER_ROLES, roles_required
 from fieldlog.services.reporting import progress as service
@@ -18,12 +24,10 @@ bp = Blueprint("progress", __name__, url_prefix="/progress")
 PERIOD_KINDS = {"month": _l("Month"), "quarter": _l("Quarter"), "year": _l("Year"),
                 "term": _l("Term")}
 MEETING_LABELS, SIX_ONE_LABELS = MEETING_TYPE_LABELS, ACTION_TYPE_LABELS
-DAY_LABELS = {"records": _l("Records in the village"), "marked": _l("Marked present"),
-              "official": _l("Official business"), "leave": _l("Leave")}
+DAY_LABELS = DAY_STATE_LABELS
 RECORD_LABELS = {"visit": _l("Visit"), "meeting": _l("Meeting"), "action": _l("Six-one action"),
                  "ledger_item": _l("Ledger item")}
-STATUS_LABELS = {"submitted": _l("Submitted"), "returned": _l("Returned"),
-                 "approved": _l("Approved")}
+STATUS_LABELS = RECORD_STATUS_LABELS
 # Where a record opens: endpoint and the name of its id argument.
 RECORD_PAGES = {"visit": ("review.visit", "visit_id"),
                 "meeting": ("records.meeting_detail", "meeting_id"),

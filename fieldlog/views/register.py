@@ -1,14 +1,24 @@
 """The household register (户籍台账) and visit coverage (走访覆盖) pages."""
 import io
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from fieldlog.domain import TAGS, tag_label
-from fieldlog.errors import FieldlogError, Invalid
-from fieldlog.permissions import roles_required
-from fieldlog.services.people.privacy import mask_phone
+from fieldlog.errors import FieldlogError, Forbidden, Invalid
+from fieldlog.permissions import can_reveal_phone, roles_required
+from fieldlog.services.people.privacy import REASON_MAX, mask_phone, reveal_household_phone
 from fieldlog.services.register import households as service
 from fieldlog.services.register.coverage import (
     viewable_village,
@@ -38,7 +48,7 @@ def _choose(endpoint: str):
                            villages=villages_in_scope(current_user))
 
 
-def _index(village, preview=None, error=None, status=200):
+def _index(village, preview=None, error=None, status=200, export_error=None):
     coverage = village_coverage(village, local_today())
     query = request.args.get("q", "").strip()
     rows = [r for r in coverage.rows if not query or query in r.household.head_name
@@ -46,7 +56,7 @@ def _index(village, preview=None, error=None, status=200):
     return render_template(
         "register/index.html", village=village, rows=rows, query=query,
         total=len(coverage.rows), preview=preview, error=error, mask_phone=mask_phone,
-        tag_label=tag_label), status
+        tag_label=tag_label, export_error=export_error, reason_max=REASON_MAX), status
 
 
 @bp.get("/")
@@ -78,17 +88,38 @@ def import_file():
     return _index(village, preview=preview)
 
 
+def _xlsx(data: bytes, name: str):
+    response = send_file(
+        io.BytesIO(data), as_attachment=True, download_name=name,
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.get("/export")
 @roles_required(*EDITORS)
 def export():
+    """The masked register: phones masked, no categories, no positions (audited)."""
     village = _village()
     if village is None:
         return redirect(url_for("register.index"))
     data = service.export_register(current_user, village.id)
-    return send_file(
-        io.BytesIO(data), as_attachment=True,
-        download_name=f"register-{village.code}.xlsx",
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return _xlsx(data, f"register-{village.code}.xlsx")
+
+
+@bp.post("/export-full")
+@roles_required("admin")
+def export_full():
+    """The full register, for an administrator who states why (audited with the reason)."""
+    village = _village() or abort(404)
+    try:
+        data = service.export_register(current_user, village.id,
+                                       full_reason=request.form.get("reason", ""))
+    except Invalid as exc:
+        return _index(village, export_error=exc.message, status=422)
+    except Forbidden:
+        abort(403)
+    return _xlsx(data, f"register-{village.code}-full.xlsx")
 
 
 @bp.route("/households/<household_id>", methods=["GET", "POST"])
@@ -106,17 +137,42 @@ def edit(household_id: str):
             return redirect(url_for("register.index", village=household.village_id))
         except Invalid as exc:
             errors, form = exc.fields, request.form
+    return _edit_page(household, form, errors), 422 if errors else 200
+
+
+def _edit_page(household, form=None, errors=None, *, revealed: str | None = None,
+               reveal_error: str | None = None) -> str:
     values = form.to_dict() if form else {
         "head_name": household.head_name, "house_label": household.house_label,
         "member_count": household.member_count, "phone": "",
         "lat": "" if household.lat is None else household.lat,
         "lon": "" if household.lon is None else household.lon}
-    # Never put the stored number in the page (it is shown masked); blank keeps it.
+    # Never put the stored number in a field (it is shown masked); blank keeps it.
     values["phone"] = form.get("phone", "") if form else ""
     tags = form.getlist("tags") if form else household.tags
-    return render_template("register/edit.html", household=household, values=values,
-                           tags=tags, all_tags=TAGS, errors=errors,
-                           masked_phone=mask_phone(household.phone)), 422 if errors else 200
+    return render_template(
+        "register/edit.html", household=household, values=values, tags=tags, all_tags=TAGS,
+        errors=errors or {}, masked_phone=mask_phone(household.phone), revealed_phone=revealed,
+        reveal_error=reveal_error, reason_max=REASON_MAX,
+        can_reveal=can_reveal_phone(current_user, viewable_village(
+            current_user, household.village_id), "register"))
+
+
+@bp.post("/households/<household_id>/reveal-phone")
+@roles_required("secretary")
+def reveal_phone(household_id: str):
+    """Show the village's secretary a household's full number, for a reason (audited)."""
+    try:
+        household = service.editable_household(current_user, household_id)
+        phone = reveal_household_phone(current_user, household.id,
+                                       request.form.get("reason", ""), "register")
+    except Invalid as exc:
+        return _edit_page(household, reveal_error=exc.message), 422
+    except FieldlogError:
+        abort(404)
+    response = Response(_edit_page(household, revealed=phone))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/coverage")

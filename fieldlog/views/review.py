@@ -18,7 +18,7 @@ from fieldlog.errors import Conflict, Forbidden, Invalid, NotFound
 from fieldlog.permissions import REVIEWER_ROLES, roles_required
 from fieldlog.services.inspection.findings import findings_for_records
 from fieldlog.services.integrity.flags import flags_for
-from fieldlog.services.people.privacy import REASON_MAX, mask_phone, reveal_household_phone
+from fieldlog.services.people.privacy import mask_phone
 from fieldlog.services.records.uploads import photo_for_viewer, photo_store
 from fieldlog.services.records.visits import filter_choices, list_visits, visit_detail
 from fieldlog.services.reporting.visit_exports import visits_csv
@@ -162,44 +162,24 @@ def visits_export():
         "Cache-Control": "no-store"})
 
 
-def _visit_page(visit_id, *, revealed: str | None = None, reveal_error: str | None = None,
-                status: int = 200):
+@bp.get("/visits/<uuid:visit_id>")
+@login_required
+def visit(visit_id):
+    """One visit; the household's phone masked (docs/security.md: who sees it in full)."""
     try:
         detail = visit_detail(current_user, str(visit_id))
     except NotFound:
         abort(404)
     reviewer = current_user.role in REVIEWER_ROLES
-    response = Response(render_template(
-        "review/visit.html", detail=detail, visit=detail.visit, revealed_phone=revealed,
-        masked_phone=mask_phone(detail.visit.household.phone), reveal_error=reveal_error,
-        reason_max=REASON_MAX, flags=flags_for("visit", [detail.visit.id]).get(detail.visit.id, []),
+    return render_template(
+        "review/visit.html", detail=detail, visit=detail.visit,
+        masked_phone=mask_phone(detail.visit.household.phone),
+        own_village=current_user.role == "secretary"
+        and current_user.scope_unit_id == detail.visit.village_id,
+        flags=flags_for("visit", [detail.visit.id]).get(detail.visit.id, []),
         can_explain=reviewer, findings=findings_for_records([detail.visit.id]) if reviewer else [],
         status_labels=STATUS_LABELS, comment_max=reviewing.COMMENT_MAX,
-        can_decide=current_user.role in reviewing.DECIDERS and detail.visit.status == "submitted"),
-        status=status)
-    if revealed:
-        response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-@bp.get("/visits/<uuid:visit_id>")
-@login_required
-def visit(visit_id):
-    return _visit_page(visit_id)
-
-
-@bp.post("/visits/<uuid:visit_id>/reveal-phone")
-@login_required
-def reveal_phone(visit_id):
-    """Show the household's full phone number once, for a stated reason (audited)."""
-    try:
-        household_id = visit_detail(current_user, str(visit_id)).visit.household_id
-        phone = reveal_household_phone(current_user, household_id, request.form.get("reason", ""))
-    except NotFound:
-        abort(404)
-    except Invalid as exc:
-        return _visit_page(visit_id, reveal_error=exc.message, status=422)
-    return _visit_page(visit_id, revealed=phone)
+        can_decide=current_user.role in reviewing.DECIDERS and detail.visit.status == "submitted")
 
 
 @bp.get("/photos/<uuid:photo_id>/<any(display, thumb, original):size>")

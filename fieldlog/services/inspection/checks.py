@@ -90,7 +90,7 @@ def reveal_phone_for_task(inspector: User, task_id: int) -> str:
     if not task.household_id:
         raise Invalid(_("This record names no household to call."))
     return privacy.reveal_household_phone(inspector, task.household_id,
-                                          f"电话回访 抽查任务 #{task.id}")
+                                          f"电话回访 抽查任务 #{task.id}", "callback")
 
 
 def _clean_notes(notes: str | None) -> str:

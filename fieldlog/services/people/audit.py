@@ -171,6 +171,7 @@ ACTION_LABELS = {
     "photo.create": _l("Photo stored"),
     "phone.reveal": _l("Phone number revealed"),
     "export.visits": _l("Visits exported"),
+    "export.register_full": _l("Full household register exported"),
     "audit.export": _l("Audit trail exported"),
     "audit.verify": _l("Audit trail verified"),
     "privacy.anonymise": _l("Personal data anonymised"),

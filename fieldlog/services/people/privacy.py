@@ -5,11 +5,11 @@ from datetime import date, datetime, timedelta
 from flask_babel import gettext as _
 from sqlalchemy import String, and_, cast, exists, literal, or_, select, update
 
-from fieldlog.errors import Invalid, NotFound
+from fieldlog.errors import Forbidden, Invalid, NotFound
 from fieldlog.extensions import db
 from fieldlog.models import Assignment, DeviceToken, Household, OrgUnit, User
 from fieldlog.models.base import utcnow
-from fieldlog.permissions import can_view_records_of
+from fieldlog.permissions import can_reveal_phone, can_view_records_of
 from fieldlog.services.people.audit import record
 
 REASON_MAX = 200
@@ -47,8 +47,12 @@ def mask_id_number(number: str | None) -> str:
     return "*" * len(number)
 
 
-def reveal_household_phone(user: User, household_id: str, reason: str) -> str:
-    """Return a household's full phone number to a user in scope, with the reason audited."""
+def reveal_household_phone(user: User, household_id: str, reason: str, purpose: str) -> str:
+    """Return a household's full phone number, with the purpose and reason audited.
+
+    Out of scope is NotFound; in scope without a task that needs the number is Forbidden
+    (`permissions.can_reveal_phone`).
+    """
     reason = (reason or "").strip()
     if not reason or len(reason) > REASON_MAX:
         message = _("Say why you need the full number (at most %(n)s characters).", n=REASON_MAX)
@@ -57,10 +61,14 @@ def reveal_household_phone(user: User, household_id: str, reason: str) -> str:
     village = db.session.get(OrgUnit, household.village_id) if household else None
     if village is None or not can_view_records_of(user, village):
         raise NotFound(_("No such household in your scope."))
+    if not can_reveal_phone(user, village, purpose):
+        raise Forbidden(_("The full number is shown only where a task needs it: an "
+                          "inspector's phone callback, or the village's secretary in the "
+                          "register."), code="no_reveal")
     if not household.phone:
         raise Invalid(_("This household has no phone number on file."), code="no_phone")
     record("phone.reveal", actor=user, object_type="household", object_id=household.id,
-           details={"household_id": household.id, "reason": reason})
+           details={"household_id": household.id, "purpose": purpose, "reason": reason})
     db.session.commit()
     return household.phone
 

@@ -2,6 +2,12 @@
 
 An import is all or nothing: the file is parsed and checked in full, and only a file without
 a single error is written, in one transaction, updating households by 门牌号 (house label).
+A column the file does not have leaves the stored value alone, and a masked number that
+matches the one on file keeps it: the default (masked) export comes back unchanged.
+
+The default export is masked (docs/security.md): phones as 138****5678, no categories (they
+say who is poor, disabled, petitioning or left behind) and no position (it is a home). The
+full register is a separate export for administrators, with a stated reason, audited.
 """
 import io
 import re
@@ -18,7 +24,8 @@ from fieldlog.models import Household, HouseholdTag, OrgUnit, User
 from fieldlog.permissions import unit_in_scope
 from fieldlog.services.common import spreadsheets as guard
 from fieldlog.services.people.audit import record
-from fieldlog.services.reporting.visit_exports import MARKING, _cell
+from fieldlog.services.people.privacy import REASON_MAX, mask_phone
+from fieldlog.services.reporting.visit_exports import _cell, marking
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 5000
@@ -82,6 +89,7 @@ class RegisterRow:
 class Preview:
     rows: list[RegisterRow] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+    columns: set[str] = field(default_factory=lambda: set(HEADERS))  # those the file has
 
     def count(self, action: str) -> int:
         return sum(1 for row in self.rows if row.action == action)
@@ -187,14 +195,14 @@ def parse_register(data: bytes, filename: str = "") -> Preview:
     body = rows[header_at + 1:]
     if len(body) > MAX_ROWS:
         raise _too_many_rows()
-    preview, first_row_of = Preview(), {}
+    preview, first_row_of = Preview(columns=set(columns)), {}
     for offset, values in enumerate(body):
         number = header_at + offset + 2  # the row number a spreadsheet shows
         cells = {key: _text(values[pos]) if pos < len(values) else ""
                  for key, pos in columns.items()}
         if not any(cells.values()):
             continue
-        row = _check_row(number, cells, preview.errors)
+        row = _check_row(number, cells, preview.errors, masked_ok=True)
         label = cells.get("house_label", "")
         if label in first_row_of:
             preview.errors.append(RowError(number, COLUMN_NAMES["house_label"], _(
@@ -240,8 +248,13 @@ def _number(text: str, low: float, high: float, errors: list, message: str) -> f
     return value
 
 
-def check_household(cells: dict[str, str]) -> tuple[dict, dict[str, list[str]]]:
-    """Validate one household's fields as text; return (values, errors by column key)."""
+def check_household(cells: dict[str, str], *,
+                    masked_ok: bool = False) -> tuple[dict, dict[str, list[str]]]:
+    """Validate one household's fields as text; return (values, errors by column key).
+
+    With `masked_ok`, a masked number (138****5678) passes as it is: the import checks it
+    against the number on file.
+    """
     errors: dict[str, list[str]] = {}
 
     def fail(key: str, message: str) -> None:
@@ -267,7 +280,8 @@ def check_household(cells: dict[str, str]) -> tuple[dict, dict[str, list[str]]]:
     phone = re.sub(r"[\s()（）]", "", cells.get("phone", ""))
     if phone.startswith("+86"):
         phone = phone[3:]
-    if phone and not (MOBILE.match(phone) or LANDLINE.match(phone)):
+    masked = masked_ok and "*" in phone and re.fullmatch(r"[\d*-]{4,20}", phone)
+    if phone and not masked and not (MOBILE.match(phone) or LANDLINE.match(phone)):
         fail("phone", _("%(phone)s is not a mobile number (11 digits, 1[3-9]…) or a landline "
                         "such as 0851-12345678.", phone=phone))
     tag_errors: list[str] = []
@@ -285,8 +299,9 @@ def check_household(cells: dict[str, str]) -> tuple[dict, dict[str, list[str]]]:
             "phone": phone or None, "tags": tags, "lat": lat, "lon": lon}, errors
 
 
-def _check_row(number: int, cells: dict, errors: list[RowError]) -> RegisterRow | None:
-    values, problems = check_household(cells)
+def _check_row(number: int, cells: dict, errors: list[RowError], *,
+               masked_ok: bool = False) -> RegisterRow | None:
+    values, problems = check_household(cells, masked_ok=masked_ok)
     for key, messages in problems.items():
         errors.extend(RowError(number, COLUMN_NAMES[key], m) for m in messages)
     return None if problems else RegisterRow(number, **values)
@@ -302,8 +317,33 @@ def _village_for_import(user: User, village_id: int) -> OrgUnit:
                       "register."))
 
 
+STATE = ("head_name", "member_count", "phone", "tags", "lat", "lon")
+
+
 def _state(h: Household) -> tuple:
     return (h.head_name, h.member_count, h.phone, sorted(h.tags), h.lat, h.lon)
+
+
+def _keep_what_the_file_lacks(row: RegisterRow, household: Household | None,
+                              columns: set[str]) -> str | None:
+    """Fill a row's missing columns and masked phone from the household on file.
+
+    Return an error message when a masked number does not stand for the one on file.
+    """
+    if household is not None:
+        for key in ("member_count", "phone"):
+            if key not in columns:
+                setattr(row, key, getattr(household, key))
+        if "tags" not in columns:
+            row.tags = sorted(household.tags)
+        if "lat" not in columns or "lon" not in columns:
+            row.lat, row.lon = household.lat, household.lon
+    if row.phone and "*" in row.phone:
+        if household is None or mask_phone(household.phone) != row.phone:
+            return _("%(phone)s is a masked number that is not the one on file: type the "
+                     "full number, or leave the cell empty.", phone=row.phone)
+        row.phone = household.phone
+    return None
 
 
 def _comparable(state: tuple) -> tuple:
@@ -317,13 +357,20 @@ def preview_register(user: User, village_id: int, data: bytes, filename: str = "
     preview = parse_register(data, filename)
     existing = {h.house_label: h for h in db.session.scalars(
         select(Household).where(Household.village_id == village_id))}
+    kept = []
     for row in preview.rows:
         household = existing.get(row.house_label)
+        problem = _keep_what_the_file_lacks(row, household, preview.columns)
+        if problem:
+            preview.errors.append(RowError(row.row, COLUMN_NAMES["phone"], problem))
+            continue
+        kept.append(row)
         if household is not None:
             row.household_id = household.id
             same = _comparable(_state(household)) == _comparable(
                 (row.head_name, row.member_count, row.phone, row.tags, row.lat, row.lon))
             row.action = "unchanged" if same else "update"
+    preview.rows = kept
     return preview
 
 
@@ -371,30 +418,54 @@ def _columns(row: RegisterRow) -> dict:
             "lon": row.lon}
 
 
-def export_register(user: User, village_id: int) -> bytes:
-    """Return the village's register as XLSX, marked as personal information; audited."""
+MASKED_COLUMNS = ("head_name", "house_label", "member_count", "phone")
+FULL_COLUMNS = ("head_name", "house_label", "member_count", "phone", "tags", "lon", "lat")
+
+
+def export_register(user: User, village_id: int, *, full_reason: str | None = None) -> bytes:
+    """Return the village's register as XLSX, marked as personal information; audited.
+
+    By default phones are masked and categories and positions left out. With `full_reason`
+    (administrators only) everything is exported, and the reason is kept in the audit trail.
+    """
     from openpyxl import Workbook
 
     village = db.session.get(OrgUnit, village_id)
     if village is None or village.kind != "village" or not unit_in_scope(user, village):
         raise NotFound(_("No such village in your scope."))
+    full = full_reason is not None
+    if full:
+        full_reason = full_reason.strip()
+        if user.role != "admin":
+            raise Forbidden(_("Only an administrator may export the full register."))
+        if not full_reason or len(full_reason) > REASON_MAX:
+            message = _("Say why the full register is needed (at most %(n)s characters).",
+                        n=REASON_MAX)
+            raise Invalid(message, fields={"reason": [message]})
     households = list(db.session.scalars(
         select(Household).where(Household.village_id == village_id,
                                 Household.anonymised_at.is_(None))
         .order_by(Household.house_label)))
-    record("export.register", actor=user, object_type="village", object_id=village_id,
-           details={"rows": len(households)})
+    details = {"rows": len(households), "masked": not full}
+    if full:
+        details["reason"] = full_reason
+    record("export.register_full" if full else "export.register", actor=user,
+           object_type="village", object_id=village_id, details=details)
     db.session.commit()
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("户籍台账（含个人信息）")
-    sheet.append([MARKING])
-    sheet.append([COLUMN_NAMES[k] for k in ("head_name", "house_label", "member_count",
-                                            "phone", "tags", "lon", "lat")])
+    sheet.append([marking()])
+    sheet.append([_("Full register, exported for: %(reason)s", reason=_cell(full_reason)) if full
+                  else _("Phones masked; categories and positions not exported.")])
+    columns = FULL_COLUMNS if full else MASKED_COLUMNS
+    sheet.append([COLUMN_NAMES[k] for k in columns])
     for h in households:
-        sheet.append([_cell(h.head_name), _cell(h.house_label), h.member_count,
-                      _cell(h.phone or ""), "、".join(TAG_CHINESE[t] for t in h.tags
-                                                       if t in TAG_CHINESE),
-                      h.lon, h.lat])
+        cells = {"head_name": _cell(h.head_name), "house_label": _cell(h.house_label),
+                 "member_count": h.member_count,
+                 "phone": _cell(h.phone or "") if full else mask_phone(h.phone),
+                 "tags": "、".join(TAG_CHINESE[t] for t in h.tags if t in TAG_CHINESE),
+                 "lon": h.lon, "lat": h.lat}
+        sheet.append([cells[k] for k in columns])
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()

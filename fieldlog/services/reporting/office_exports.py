@@ -6,6 +6,12 @@ before the first byte goes out, titled with the county and period, and marked wi
 it and when. Rows are read with `yield_per` (a server-side cursor on PostgreSQL) and written as
 they come: CSV straight into the response, XLSX through a write-only workbook into a temporary
 file that is then streamed and deleted, so memory stays flat whatever the size.
+
+A CSV body is read after the view has returned, when the request's database session is gone:
+what a row needs is either a query the stream runs itself or plain values loaded before the
+audit entry is written, never an ORM object (its lazy loads would fail mid-stream, after the
+audit). The tables use the domain's labels in Chinese, the words the phone shows; the title
+lines follow the user's language.
 """
 import os
 import tempfile
@@ -13,11 +19,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from flask_babel import get_timezone
+from flask_babel import force_locale, get_locale, get_timezone
 from flask_babel import gettext as _
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy import Select, func, or_, select
 
+from fieldlog import domain
 from fieldlog.errors import Invalid, NotFound
 from fieldlog.extensions import db
 from fieldlog.models import (
@@ -32,10 +39,11 @@ from fieldlog.models import (
     Visit,
 )
 from fieldlog.permissions import scope_village_ids, unit_in_scope
+from fieldlog.services.common import xlsx_layout as spreadsheet
 from fieldlog.services.org.settings import county_id_of
 from fieldlog.services.people.audit import record
 from fieldlog.services.reporting.progress import Period, cadre_figures, cadre_in_scope
-from fieldlog.services.reporting.visit_exports import MARKING, _cell, _csv_lines
+from fieldlog.services.reporting.visit_exports import _cell, _csv_lines, marking
 from fieldlog.timefmt import local_midnight_utc, local_today
 
 CHUNK = 1000
@@ -44,27 +52,36 @@ CSV_MIME = "text/csv; charset=utf-8"
 FORMATS = ("xlsx", "csv")
 
 
-class L:
-    """Chinese names of the stored codes, as the office forms write them."""
+DAY_MARK = {"records": "√", "marked": "○", "official": "公", "leave": "假"}
 
-    STATUS = {"submitted": "待审核", "returned": "已退回", "approved": "已通过"}
-    MEETING = {"branch_assembly": "支部党员大会", "branch_committee": "支委会",
-               "party_group": "党小组会", "party_lecture": "党课", "villagers_say": "村民说事",
-               "two_committees": "村两委会议", "other": "其他会议"}
-    ACTION = {"party_lecture": "讲好一堂党课", "practical_deed": "办好一件实事",
-              "activity": "组织一次活动", "plan": "制定一个计划", "pledge": "做出一份承诺"}
-    ACTION_STATE = {"planned": "计划中", "under_way": "进行中", "done": "已完成"}
-    CATEGORY = {"infrastructure": "基础设施", "industry_jobs": "产业就业",
-                "social_security": "社会保障", "health": "医疗卫生", "education": "教育",
-                "housing": "住房", "environment": "人居环境", "dispute": "矛盾纠纷",
-                "other": "其他"}
-    HANDLER = {"village_committee": "村两委", "township": "乡镇", "dispatching_unit": "派出单位",
-               "county_department": "县直部门", "secretary": "第一书记", "other": "其他"}
-    LEDGER_STATE = {"open": "待办", "in_progress": "办理中", "resolved": "已办结",
-                    "feedback": "已反馈"}
-    DAY_KIND = {"present": "在村", "official": "报备公务"}
-    DAY_REASON = {"meeting": "会议", "training": "培训", "project": "项目", "other": "其他"}
-    DAY_MARK = {"records": "√", "marked": "○", "official": "公", "leave": "假"}
+
+@dataclass(frozen=True)
+class Labels:
+    """The domain's labels as plain Chinese text: one vocabulary for phone, pages and files."""
+
+    status: dict
+    meeting: dict
+    action: dict
+    action_state: dict
+    category: dict
+    handler: dict
+    ledger_state: dict
+    day_kind: dict
+    day_reason: dict
+    day_state: dict
+
+
+def zh_labels() -> Labels:
+    """Render the domain's vocabularies in Chinese (the office forms' language)."""
+    with force_locale("zh_Hans_CN"):
+        def plain_labels(labels: dict) -> dict:
+            return {code: str(label) for code, label in labels.items()}
+
+        return Labels(*(plain_labels(labels) for labels in (
+            domain.RECORD_STATUS_LABELS, domain.MEETING_TYPE_LABELS, domain.ACTION_TYPE_LABELS,
+            domain.ACTION_STATE_LABELS, domain.LEDGER_CATEGORY_LABELS,
+            domain.LEDGER_HANDLER_LABELS, domain.LEDGER_STATE_LABELS, domain.DAY_KIND_LABELS,
+            domain.DAY_REASON_LABELS, domain.DAY_STATE_LABELS)))
 
 
 def text(value) -> str:
@@ -72,14 +89,26 @@ def text(value) -> str:
     return ILLEGAL_CHARACTERS_RE.sub("", _cell(value))
 
 
+def local_dt(value: datetime | None) -> datetime | None:
+    """A stored UTC time as the county's wall-clock time (naive: a spreadsheet has no zones)."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC).astimezone(get_timezone()).replace(tzinfo=None)
+
+
 def local_time(value: datetime | None) -> str:
+    return plain(local_dt(value))
+
+
+def plain(value) -> str | int | float:
+    """A cell as CSV text: times "2026-11-03 09:30", dates "2026-11-03", nothing as ""."""
     if value is None:
         return ""
-    return value.replace(tzinfo=UTC).astimezone(get_timezone()).strftime("%Y-%m-%d %H:%M")
-
-
-def day_text(value: date | None) -> str:
-    return value.isoformat() if value else ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
 @dataclass
@@ -149,17 +178,28 @@ def scoped_villages(user: User, village_id: int | None) -> tuple[Select, OrgUnit
     return select(OrgUnit.id).where(OrgUnit.id == village.id), village
 
 
-def _lines(user: User, title: str, span_label: str, village: OrgUnit | None,
+def span_label(span: Span) -> str:
+    """The period as the title says it: 2026年11月 in Chinese, 2026-11 otherwise."""
+    return span.label if get_locale().language == "zh" else span.key.replace("-Q", " Q")
+
+
+def _lines(user: User, title: str, span: Span, village: OrgUnit | None,
            action: str, details: dict) -> list[str]:
-    """Audit the export (committed before any byte is sent) and return its title lines."""
+    """Audit the export and return its title lines, in the user's language.
+
+    Called last by each builder, once everything its rows need is loaded: the entry is
+    committed before any byte is sent, and nothing after it depends on this session.
+    """
+    county = db.session.get(OrgUnit, county_id_of(user.scope_unit))
+    place = county.name + (f" · {village.name}" if village else "")
+    name, username = user.display_name, user.username
     entry = record(action, actor=user, object_type="export", object_id=details.get("kind", ""),
                    details=details)
     db.session.commit()
-    county = db.session.get(OrgUnit, county_id_of(user.scope_unit))
-    place = county.name + (f" · {village.name}" if village else "")
-    return [f"{place}　{title}（{span_label}）", MARKING,
-            f"导出人：{user.display_name}（{user.username}）　导出时间：{local_time(entry.at)}"
-            f"　审计编号：{entry.id}"]
+    return [_("%(place)s · %(title)s (%(period)s)", place=place, title=title,
+              period=span_label(span)), marking(),
+            _("Exported by %(name)s (%(username)s) at %(time)s; audit entry %(id)s",
+              name=name, username=username, time=local_time(entry.at), id=entry.id)]
 
 
 # --- Writing -----------------------------------------------------------------------------
@@ -175,7 +215,8 @@ def csv_chunks(export: OfficeExport) -> Iterator[str]:
         if not export.common:
             yield _csv_lines([sheet.header])
         batch = []
-        for row in sheet.rows():
+        for values in sheet.rows():
+            row = [plain(v) for v in values]
             if export.common:
                 rest = "；".join(f"{h}：{v}" for h, v in zip(
                     sheet.header[export.common:], row[export.common:], strict=False)
@@ -197,14 +238,19 @@ def xlsx_file(export: OfficeExport) -> str:
     from openpyxl.styles import Font
 
     workbook = Workbook(write_only=True)
+    header_row = len(export.lines) + 1
     for sheet in export.sheets:
         ws = workbook.create_sheet(sheet.name[:31])
-        ws.freeze_panes = "A5"
+        wrap = spreadsheet.prepare(ws, sheet.header, header_row)
         for n, line in enumerate(export.lines):
-            ws.append([_styled(ws, line, Font(bold=n == 0, size=14 if n == 0 else 10))])
-        ws.append([_styled(ws, h, Font(bold=True)) for h in sheet.header])
+            ws.append([spreadsheet.styled(ws, line, font=Font(bold=n == 0,
+                                                              size=14 if n == 0 else 10))])
+        ws.append([spreadsheet.styled(ws, h, font=Font(bold=True)) for h in sheet.header])
+        last = header_row
         for row in sheet.rows():
-            ws.append(row)
+            ws.append(spreadsheet.row_cells(ws, row, wrap))
+            last += 1
+        spreadsheet.finish(ws, header_row, len(sheet.header), last)
         for row in export.trailer:
             ws.append(row)
     handle, path = tempfile.mkstemp(prefix="fieldlog-export-", suffix=".xlsx")
@@ -215,14 +261,6 @@ def xlsx_file(export: OfficeExport) -> str:
         os.unlink(path)
         raise
     return path
-
-
-def _styled(ws, value, font):
-    from openpyxl.cell import WriteOnlyCell
-
-    cell = WriteOnlyCell(ws, value=value)
-    cell.font = font
-    return cell
 
 
 class stream_file:  # noqa: N801  (used like a function: stream_file(path))
@@ -270,15 +308,16 @@ def _base(model, villages: Select, low: datetime, high: datetime, *columns) -> S
             .order_by(model.occurred_at, model.id))
 
 
-def _common(row) -> list:
-    return [local_time(row.occurred_at), text(row.village), text(row.author),
-            L.STATUS.get(row.status, row.status), row.version, str(row.id)]
+def _common(row, lab: Labels) -> list:
+    return [local_dt(row.occurred_at), text(row.village), text(row.author),
+            lab.status.get(row.status, row.status), row.version, str(row.id)]
 
 
 def work_ledger(user: User, span: Span, village_id: int | None) -> OfficeExport:
     """驻村工作台账: visits, meetings, six-one actions, ledger items and day marks of a period."""
     villages, village = scoped_villages(user, village_id)
     low, high = span.utc_range
+    lab = zh_labels()
     visits = _base(Visit, villages, low, high, Household.head_name, Household.house_label,
                    Visit.heard, Visit.requests, Visit.follow_up
                    ).join(Household, Household.id == Visit.household_id)
@@ -297,33 +336,33 @@ def work_ledger(user: User, span: Span, village_id: int | None) -> OfficeExport:
                   DayMark.note)
     sheets = [
         Sheet("走访记录", COMMON + ["户主", "门牌号", "民情", "诉求", "需跟进"], _records(
-            visits, lambda r: _common(r) + [text(r.head_name), text(r.house_label),
+            visits, lambda r: _common(r, lab) + [text(r.head_name), text(r.house_label),
                                             text(r.heard), text(r.requests),
                                             "是" if r.follow_up else "否"])),
         Sheet("会议记录", COMMON + ["会议类型", "主题", "地点", "主持人", "应到人数",
                                  "实到人数", "参会人员", "议题", "决定事项"], _records(
-            meetings, lambda r: _common(r) + [
-                L.MEETING.get(r.meeting_type, r.meeting_type), text(r.title), text(r.place),
+            meetings, lambda r: _common(r, lab) + [
+                lab.meeting.get(r.meeting_type, r.meeting_type), text(r.title), text(r.place),
                 text(r.host), r.expected_count, r.attended_count, text(r.attendees),
                 text(r.topics), text(r.decisions)])),
         Sheet("六个一", COMMON + ["类型", "名称", "内容", "进展", "承诺/计划日期", "完成日期",
                                "佐证"], _records(
-            actions, lambda r: _common(r) + [
-                L.ACTION.get(r.action_type, r.action_type), text(r.title),
-                text(r.description), L.ACTION_STATE.get(r.state, r.state),
-                day_text(r.due_date), day_text(r.done_on), text(r.evidence)])),
+            actions, lambda r: _common(r, lab) + [
+                lab.action.get(r.action_type, r.action_type), text(r.title),
+                text(r.description), lab.action_state.get(r.state, r.state),
+                r.due_date, r.done_on, text(r.evidence)])),
         Sheet("民情事项", COMMON + ["反映人", "类别", "诉求内容", "承办", "承办人/单位",
                                  "办理期限", "办理状态"], _records(
-            items, lambda r: _common(r) + [
-                text(r.head_name or r.raiser_name), L.CATEGORY.get(r.category, r.category),
-                text(r.content), L.HANDLER.get(r.handler, r.handler), text(r.handler_note),
-                day_text(r.due_date), L.LEDGER_STATE.get(r.state, r.state)])),
+            items, lambda r: _common(r, lab) + [
+                text(r.head_name or r.raiser_name), lab.category.get(r.category, r.category),
+                text(r.content), lab.handler.get(r.handler, r.handler), text(r.handler_note),
+                r.due_date, lab.ledger_state.get(r.state, r.state)])),
         Sheet("驻村与报备", COMMON + ["日期", "类型", "事由", "说明"], _records(
-            marks, lambda r: _common(r) + [
-                day_text(r.day), L.DAY_KIND.get(r.kind, r.kind),
-                L.DAY_REASON.get(r.reason, r.reason), text(r.note)])),
+            marks, lambda r: _common(r, lab) + [
+                r.day, lab.day_kind.get(r.kind, r.kind),
+                lab.day_reason.get(r.reason, r.reason), text(r.note)])),
     ]
-    lines = _lines(user, "驻村工作台账", span.label, village, "export.work_ledger",
+    lines = _lines(user, _("Resident work ledger"), span, village, "export.work_ledger",
                    {"kind": "work_ledger", "period": span.key, "village_id": village_id,
                     "rows_at_start": sum(count_rows(q) for q in (visits, meetings, actions,
                                                                    items, marks))})
@@ -334,7 +373,7 @@ def work_ledger(user: User, span: Span, village_id: int | None) -> OfficeExport:
 # --- 民情台账: the issue ledger -----------------------------------------------------------------
 
 
-def _history(item_ids: list[str]) -> dict[str, str]:
+def _history(item_ids: list[str], lab: Labels) -> dict[str, str]:
     """Summarise each item's history in one query: "11-03 待办→办理中（note）；…"."""
     found: dict[str, list[str]] = {}
     rows = db.session.execute(select(
@@ -344,8 +383,8 @@ def _history(item_ids: list[str]) -> dict[str, str]:
     for item_id, at, before, after, note in rows:
         step = local_time(at)[:10]
         if after and after != before:
-            step += f" {L.LEDGER_STATE.get(before or '', before or '')}→" \
-                    f"{L.LEDGER_STATE.get(after, after)}"
+            step += f" {lab.ledger_state.get(before or '', before or '')}→" \
+                    f"{lab.ledger_state.get(after, after)}"
         if note:
             step += f"（{note[:60]}）"
         found.setdefault(str(item_id), []).append(step)
@@ -369,27 +408,27 @@ def issue_ledger(user: User, span: Span, village_id: int | None) -> OfficeExport
                     or_(LedgerItem.occurred_at >= low,
                         LedgerItem.state.in_(("open", "in_progress"))))
              .order_by(LedgerItem.occurred_at, LedgerItem.id))
-    today = local_today()
+    today, lab = local_today(), zh_labels()
 
     def rows() -> Iterator[list]:
         result = db.session.execute(query.execution_options(yield_per=CHUNK))
         for part in result.partitions():
-            history = _history([str(r.id) for r in part])
+            history = _history([str(r.id) for r in part], lab)
             for r in part:
                 overdue = r.due_date is not None and r.due_date < today and \
                     r.state in ("open", "in_progress")
-                yield [local_time(r.occurred_at), text(r.village), text(r.author),
+                yield [local_dt(r.occurred_at), text(r.village), text(r.author),
                        text(r.head_name or r.raiser_name), text(r.house_label),
-                       L.CATEGORY.get(r.category, r.category), text(r.content),
-                       L.HANDLER.get(r.handler, r.handler), text(r.handler_note),
-                       day_text(r.due_date), L.LEDGER_STATE.get(r.state, r.state),
-                       "是" if overdue else "", local_time(r.resolved_at),
-                       local_time(r.feedback_at), text(history.get(str(r.id), "")), str(r.id)]
+                       lab.category.get(r.category, r.category), text(r.content),
+                       lab.handler.get(r.handler, r.handler), text(r.handler_note),
+                       r.due_date, lab.ledger_state.get(r.state, r.state),
+                       "是" if overdue else "", local_dt(r.resolved_at),
+                       local_dt(r.feedback_at), text(history.get(str(r.id), "")), str(r.id)]
 
     header = ["登记时间", "村", "登记人", "反映人", "门牌号", "类别", "诉求内容", "承办",
               "承办人/单位", "办理期限", "状态", "超期", "办结时间", "反馈时间", "办理经过",
               "事项编号"]
-    lines = _lines(user, "民情台账", span.label, village, "export.issue_ledger",
+    lines = _lines(user, _("Villagers' issue ledger"), span, village, "export.issue_ledger",
                    {"kind": "issue_ledger", "period": span.key, "village_id": village_id,
                     "rows_at_start": count_rows(query)})
     return OfficeExport("issue_ledger", "民情台账", f"民情台账-{span.key}", lines,
@@ -410,20 +449,20 @@ def attendance_sheet(user: User, span: Span, village_id: int | None) -> OfficeEx
     header = ["村", "姓名", *[str(d) for d in range(1, last + 1)], "在村天数", "其中报备",
               "请假天数", "要求天数", "达标"]
 
-    def rows() -> Iterator[list]:
-        for cadre, month in table:
-            days = [L.DAY_MARK.get(month.days.get(span.start.replace(day=d), ""), "")
-                    for d in range(1, last + 1)]
-            yield [text(cadre.scope_unit.name), text(cadre.display_name), *days,
-                   month.village_days, month.counts.get("official", 0), month.leave_taken,
-                   month.threshold, "否" if month.below else "是"]
-
-    lines = _lines(user, "驻村考勤表", span.label, village, "export.attendance",
+    # Plain values now: the CSV is written after this request's session is gone.
+    rows = [[text(cadre.scope_unit.name), text(cadre.display_name),
+             *[DAY_MARK.get(month.days.get(span.start.replace(day=d), ""), "")
+               for d in range(1, last + 1)],
+             month.village_days, month.counts.get("official", 0), month.leave_taken,
+             month.threshold, "否" if month.below else "是"] for cadre, month in table]
+    lab = zh_labels()
+    legend = [[], ["说明：" + "　".join(f"{mark} {lab.day_state[state]}"
+                                       for state, mark in DAY_MARK.items())]]
+    lines = _lines(user, _("Resident attendance sheet"), span, village, "export.attendance",
                    {"kind": "attendance", "period": span.key, "village_id": village_id,
-                    "rows_at_start": len(table)})
-    legend = [[], ["说明：√ 当日记录在村　○ 本人标记在村　公 报备公务　假 请假（已批准）"]]
+                    "rows_at_start": len(rows)})
     return OfficeExport("attendance", "驻村考勤表", f"驻村考勤表-{span.key}", lines,
-                        [Sheet("考勤表", header, rows)], trailer=legend)
+                        [Sheet("考勤表", header, lambda: iter(rows))], trailer=legend)
 
 
 def count_rows(query: Select) -> int:
@@ -439,11 +478,11 @@ def _form_rows(cadre: User, span: Span) -> list[list]:
     from fieldlog.models import Assignment
     from fieldlog.services.reporting.scoring import grade_for, period_scores, rubric_for
 
-    period = Period.parse(span.key)
+    period, lab = Period.parse(span.key), zh_labels()
     f = cadre_figures([cadre.id], period, with_days=True)[cadre.id]
     unit = db.session.scalar(select(Assignment.dispatching_unit).where(
         Assignment.user_id == cadre.id).order_by(Assignment.start_date.desc()).limit(1))
-    kinds = {k: sum(1 for v in f.day_kinds.values() if v == k) for k in L.DAY_MARK}
+    kinds = {k: sum(1 for v in f.day_kinds.values() if v == k) for k in DAY_MARK}
     cover = {k: f"{v[0]}/{v[1]}" for k, v in f.coverage.items()}
     score = period_scores([cadre.id], period)[0]
     rows = [["基本情况", "姓名", text(cadre.display_name)], ["", "派出单位", text(unit or "")],
@@ -451,7 +490,8 @@ def _form_rows(cadre: User, span: Span) -> list[list]:
             ["", "统计期间", f"{f.start.isoformat()} 至 {f.end.isoformat()}"],
             ["驻村情况", "在村天数", f.days_in_village],
             ["", "要求天数", f.days_required],
-            ["", "其中：记录在村 / 标记在村 / 报备公务",
+            ["", "其中：" + " / ".join(lab.day_state[k] for k in ("records", "marked",
+                                                                 "official")),
              f"{kinds['records']} / {kinds['marked']} / {kinds['official']}"],
             ["", "请假天数", f.leave_days],
             ["走访农户", "走访次数", f.visits["total"]],
@@ -459,13 +499,13 @@ def _form_rows(cadre: User, span: Span) -> list[list]:
              f"{f.visits['sanlao']} / {f.visits['sanhu']} / {f.visits['other']}"],
             ["", "走访覆盖（已访/户数）", cover["all"]],
             ["", "三老覆盖 / 三户覆盖", f"{cover['sanlao']} / {cover['sanhu']}"]]
-    rows += [["会议记录" if n == 0 else "", L.MEETING.get(kind, kind), count]
+    rows += [["会议记录" if n == 0 else "", lab.meeting.get(kind, kind), count]
              for n, (kind, count) in enumerate(f.meetings.items())]
     rows.append(["六个一", "走访一遍农户", "已完成" if f.visit_all_done else
                  f"进行中（{cover['all']}）"])
     for kind, states in f.actions.items():
-        rows.append(["", L.ACTION.get(kind, kind), "，".join(
-            f"{L.ACTION_STATE.get(s, s)} {n}" for s, n in states.items() if n) or "未开展"])
+        rows.append(["", lab.action.get(kind, kind), "，".join(
+            f"{lab.action_state.get(s, s)} {n}" for s, n in states.items() if n) or "未开展"])
     rows += [["民情台账", "新登记事项", f.ledger_opened], ["", "办结事项", f.ledger_resolved],
              ["", "超期未办结", f.ledger_overdue],
              ["记录质量", "被退回记录", f.returned],
@@ -480,9 +520,9 @@ def record_form(user: User, cadre_id: int, span: Span) -> OfficeExport:
     """记实登记表: one cadre's month in the layout of the paper form."""
     cadre = cadre_in_scope(user, cadre_id)
     rows = _form_rows(cadre, span)
-    lines = _lines(user, f"第一书记驻村工作记实登记表 · {cadre.display_name}", span.label, None,
-                   "export.record_form", {"kind": "record_form", "period": span.key,
-                                          "cadre_id": cadre.id})
+    title = _("Monthly work record form · %(name)s", name=cadre.display_name)
+    lines = _lines(user, title, span, None, "export.record_form",
+                   {"kind": "record_form", "period": span.key, "cadre_id": cadre.id})
     return OfficeExport("record_form", "驻村工作记实登记表",
                         f"记实登记表-{cadre.display_name}-{span.key}", lines,
                         [Sheet("记实登记表", ["栏目", "项目", "情况"], lambda: iter(rows))])
@@ -505,15 +545,14 @@ def score_sheet(user: User, span: Span, village_id: int | None) -> OfficeExport:
     header = ["名次", "村", "姓名", *[f"{label_of(i, 'zh')}（{i['max']:g}）" for i in items],
               "总分", "等次"]
 
-    def rows() -> Iterator[list]:
-        for rank, score in enumerate(scores, start=1):
-            points = {i.code: i.points for i in score.items}
-            yield [rank, text(score.cadre.scope_unit.name), text(score.cadre.display_name),
-                   *[points.get(i["code"], "") for i in items], score.total,
-                   grade_for(score.total, rubric["bands"], "zh")]
-
-    lines = _lines(user, "驻村干部考评得分表（千分制）", span.label, village, "export.scores",
-                   {"kind": "scores", "period": span.key, "village_id": village_id,
-                    "rows_at_start": len(scores)})
+    rows = []  # plain values now: the CSV is written after this request's session is gone
+    for rank, score in enumerate(scores, start=1):
+        points = {i.code: i.points for i in score.items}
+        rows.append([rank, text(score.cadre.scope_unit.name), text(score.cadre.display_name),
+                     *[points.get(i["code"], "") for i in items], score.total,
+                     grade_for(score.total, rubric["bands"], "zh")])
+    lines = _lines(user, _("Cadre score sheet (1,000-point scale)"), span, village,
+                   "export.scores", {"kind": "scores", "period": span.key,
+                                     "village_id": village_id, "rows_at_start": len(rows)})
     return OfficeExport("scores", "考评得分表", f"考评得分表-{span.key}", lines,
-                        [Sheet("考评得分", header, rows)])
+                        [Sheet("考评得分", header, lambda: iter(rows))])

@@ -19,9 +19,13 @@ from fieldlog.services.people.audit import AuditFilters, filtered_entries, recor
 from fieldlog.services.people.privacy import mask_phone
 from fieldlog.services.records.visits import filtered_visits, photo_counts
 
-MARKING = "含个人信息 — 仅限工作使用 / Contains personal information — for official use only"
 CHUNK = 500
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def marking() -> str:
+    """The line that marks a file as personal information, in the user's language."""
+    return _("Contains personal information — for official use only")
 
 
 def _cell(value) -> str:
@@ -50,7 +54,7 @@ def _preamble(user: User, entry: AuditEntry, header: list[str]) -> str:
     """The BOM (so Excel reads UTF-8), the marking, who exported when, and the header row."""
     exported = _("Exported by %(user)s at %(time)s; audit entry %(id)s",
                  user=user.username, time=_local(entry.at), id=entry.id)
-    return "\ufeff" + _csv_lines([[MARKING], [exported], header])
+    return "\ufeff" + _csv_lines([[marking()], [exported], header])
 
 
 def _visit_query(user: User, village_id: int | None, author_id: int | None) -> Select:

@@ -19,11 +19,14 @@ from sqlalchemy import func, select, union_all
 from fieldlog.domain import (
     ACTION_STATE_LABELS,
     ACTION_TYPE_LABELS,
+    DAY_KIND_LABELS,
+    DAY_REASON_LABELS,
     GOAL_TYPE_LABELS,
     LEAVE_TYPE_LABELS,
     LEDGER_CATEGORY_LABELS,
     LEDGER_HANDLER_LABELS,
     MEETING_TYPE_LABELS,
+    RECORD_STATUS_LABELS,
 )
 from fieldlog.extensions import db
 from fieldlog.models import (
@@ -53,8 +56,7 @@ TYPE_LABELS = {
     "ledger_item": _l("Villagers' request"), "day_mark": _l("Village day"),
     "leave": _l("Leave request"),
 }
-STATUS_LABELS = {"submitted": _l("Waiting for review"), "returned": _l("Returned"),
-                 "approved": _l("Approved")}
+STATUS_LABELS = RECORD_STATUS_LABELS
 
 CHOICES: dict[str, dict[str, Any]] = {
     "meeting_type": MEETING_TYPE_LABELS,
@@ -63,9 +65,8 @@ CHOICES: dict[str, dict[str, Any]] = {
     "state": ACTION_STATE_LABELS,
     "category": LEDGER_CATEGORY_LABELS,
     "handler": LEDGER_HANDLER_LABELS,
-    "kind": {"present": _l("In the village"), "official": _l("Away on official business")},
-    "reason": {"meeting": _l("Meeting"), "training": _l("Training"), "project": _l("Project"),
-               "other": _l("Other")},
+    "kind": DAY_KIND_LABELS,
+    "reason": DAY_REASON_LABELS,
     "leave_type": LEAVE_TYPE_LABELS,
 }
 
