@@ -102,12 +102,29 @@ def test_far_from_a_located_household(world, phone1):
                                                                       "household's location")
 
 
-def test_no_location_at_all(world, phone1):
+def test_a_visit_without_a_fix_is_not_flagged(world, phone1):
+    """No fix is information (未定位), not suspicion: location is never required of a cadre."""
     bare = record(world.h1[1], BASE)
     located = record(world.h1[1], BASE + timedelta(hours=1), centre(world.v1))
     store(phone1, bare, located)
-    assert set(kinds(bare["id"])) == {rules.NO_LOCATION} and kinds(located["id"]) == {}
-    assert sentence(bare["id"], rules.NO_LOCATION) == "No location was recorded with this visit."
+    assert kinds(bare["id"]) == {} and kinds(located["id"]) == {}
+
+
+def test_stored_no_location_flags_count_nowhere_and_go_on_recompute(world, phone1):
+    """Rows an earlier version stored are not shown, not weighted in samples, then dropped."""
+    from fieldlog.services.sampling import population
+
+    bare = record(world.h1[1], BASE)
+    store(phone1, bare)
+    db.session.add(Flag(record_type="visit", record_id=bare["id"], author_id=world.sec1.id,
+                        village_id=world.v1.id, kind=rules.NO_LOCATION, params="{}"))
+    db.session.commit()
+    assert flags_for("visit", [bare["id"]])[bare["id"]] == []
+    day = (BASE + timedelta(hours=8)).date()
+    [candidate] = [c for c in population(world.county, day, day) if c.record_id == bare["id"]]
+    assert candidate.flagged is False
+    compute_visit_flags([bare["id"]])
+    assert kinds(bare["id"]) == {}
 
 
 # --- travel -------------------------------------------------------------------------------------
