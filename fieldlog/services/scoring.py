@@ -17,8 +17,9 @@ from fieldlog.errors import Forbidden, Invalid
 from fieldlog.extensions import db
 from fieldlog.models import ManualScore, OrgUnit, User
 from fieldlog.models.base import utcnow
+from fieldlog.services.attendance import months_between
 from fieldlog.services.audit import record
-from fieldlog.services.progress import Period, cadre_figures, cadre_in_scope, months_between
+from fieldlog.services.progress import Period, cadre_figures, cadre_in_scope
 from fieldlog.services.settings import county_id_of, county_setting, set_county_setting
 
 TOTAL = 1000
@@ -281,7 +282,7 @@ def metric_values(f: Any) -> dict[str, float | None]:
     return {
         "days_ratio": _ratio(f.days_in_village, f.days_expected or f.days_required),
         "visits_per_month": f.visits["total"] / months,
-        "visit_coverage": _ratio(*f.coverage["all"]),
+        "visit_coverage": _ratio(*f.visit_all),
         "key_coverage": _ratio(key_visited, key_total),
         "six_one": f.six_one_done / 6,
         "meetings_per_month": f.meetings_total / months,
