@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
 from itertools import pairwise
+from typing import NamedTuple
 
 from sqlalchemy import (
     DateTime,
@@ -320,8 +321,7 @@ def _half_up(value: float) -> int:
     return math.floor(value + 0.5 + 1e-9)
 
 
-@dataclass(frozen=True)
-class DaysTarget:
+class DaysTarget(NamedTuple):
     """The village days asked of a cadre over a period (see `days_target`)."""
 
     required: int  # for the whole period

@@ -63,6 +63,12 @@ class CadreScore:
     total: float = 0.0
     grade: str = ""
     band: int = 0  # index of the grade band, 0 the highest
+    figures: Any = None  # the progress.CadreFigures scored (the figures every page shows)
+
+    @property
+    def provisional(self) -> bool:
+        """The period still runs: the grade is on the days gone and will change."""
+        return bool(self.figures is not None and self.figures.running)
 
     @property
     def unscored(self) -> list[ItemScore]:
@@ -329,6 +335,7 @@ def period_scores(user_ids: list[int], period: Period) -> list[CadreScore]:
         if county not in rubrics:
             rubrics[county] = rubric_for(cadre.scope_unit)
         values = metric_values(figures.get(cadre.id))
-        scores.append(score_cadre(cadre, period.key, rubrics[county], values,
-                                  manual.get(cadre.id, {})))
+        score = score_cadre(cadre, period.key, rubrics[county], values, manual.get(cadre.id, {}))
+        score.figures = figures.get(cadre.id)
+        scores.append(score)
     return sorted(scores, key=lambda s: (-s.total, s.cadre.display_name))
