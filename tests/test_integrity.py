@@ -325,7 +325,7 @@ def test_flags_for_is_one_query_unexplained_first(world, phone1):
     found, unflagged = {}, str(uuid.uuid4())
     assert count_statements(lambda: found.update(
         flags_for("visit", [a["id"], b["id"], unflagged]))) == 1
-    assert [f.kind for f in found[a["id"]]] == [rules.NO_LOCATION] and found[unflagged] == []
+    assert found[a["id"]] == [] and found[unflagged] == []  # no fix is no flag
     assert [f.kind for f in found[b["id"]]] == [rules.FAR_FROM_HOUSEHOLD, rules.FAR_FROM_VILLAGE]
     assert found[b["id"]][1].explained_by.username == "sup_t1"
 
@@ -342,10 +342,10 @@ def flags_view(app):
 
 def test_partial_lists_sentences_and_the_explain_form(flags_view, world, phone1):
     far = record(world.h1[1], BASE, moved(centre(world.v1), 6000), 10)
-    bare = record(world.h1[1], BASE + timedelta(hours=2))
+    bare = record(world.h1[1], BASE + timedelta(hours=2), moved(centre(world.v1), 6000), 10)
     store(phone1, far, bare)
     explain_flag(world.sup_t1, db.session.scalar(select(Flag.id).where(
-        Flag.record_id == bare["id"])), "手机定位权限被关闭，已提醒。")
+        Flag.record_id == bare["id"])), "在乡里开会，会后补记。")
     found = flags_for("visit", [far["id"], bare["id"]])
     with flags_view.test_request_context("/"), force_locale("en"):
         html = render_template("integrity/_flags.html",
@@ -355,7 +355,7 @@ def test_partial_lists_sentences_and_the_explain_form(flags_view, world, phone1)
     assert html.count('data-testid="flag"') == 2
     assert "Recorded 6 km from 北堡村&#39;s centre" in html
     assert html.count('data-testid="explain-form"') == 1 and 'name="csrf_token"' in html
-    assert "SUP_T1" in html and "手机定位权限被关闭" in html
+    assert "SUP_T1" in html and "在乡里开会" in html
     assert 'data-testid="explain-form"' not in readonly
 
 
