@@ -242,3 +242,16 @@ def test_term_and_month_figures_are_labelled(client, world, third_of_november, l
     assert 'data-period="term"' in page and 'data-period="month"' in page
     page = client.get(f"/report/township/{world.t1.id}/2026-11").get_data(as_text=True)
     assert "本届任期" in page
+
+
+def test_the_month_record_and_progress_count_alike(today_is, world, more_of_october):
+    """The services themselves agree: six-one over the term, every return of the month."""
+    from fieldlog.services.month import month_record
+    from fieldlog.services.progress import Period, cadre_figures
+
+    today_is(date(2026, 11, 18))
+    month = month_record(world.sec1, 2026, 10)
+    figures = cadre_figures([world.sec1.id], Period.month(2026, 10))[world.sec1.id]
+    assert (month.six_one_done, figures.six_one_done) == (2, 2)
+    assert (month.returned, figures.returned) == (2, 2)
+    assert (month.days_in_village, figures.days_in_village) == (7, 7)
