@@ -240,6 +240,8 @@ def run(url: str, args) -> None:
           f"2%); {beside} more only as the other side of a planted fake (the original of a "
           f"reused photo): {flagged}/{honest} = {flagged / honest:.2%} in all")
     print(f"   honest flags by kind: {dict(found['honest_kinds'])}")
+    unlocated = sum(1 for r in county.honest() if r.payload["location"] is None)
+    print(f"   honest visits without a GPS fix: {unlocated} (never a flag)")
     print(f"closest two honest photos: {closest} bits apart (duplicate at ≤ "
           f"{rules.DUP_MAX_BITS})")
     print(f"100-visit batch: {timing['batch']:.1f} ms median (max {timing['batch max']:.1f}); "

@@ -267,7 +267,10 @@ def test_phone_calendar_shows_days_and_the_count(world, device, client, login):
     login("sec1")
     page = client.get("/m/attendance").get_data(as_text=True)
     assert 'data-testid="village-days">' + ("2" if today.day > 1 else "1") in page
-    assert 'data-testid="threshold">20<' in page
+    # The month runs: the big figure's denominator is the threshold pro rata to the days gone.
+    first, last = attendance.month_bounds(today.year, today.month)
+    expected = attendance.days_target(20, first, last, today).expected
+    assert 'data-threshold="20"' in page and f'data-testid="expected">{expected}<' in page
     assert f'data-day="{today.isoformat()}" data-state="records"' in page
     assert client.get("/m/attendance/mark").status_code == 200
     assert client.get("/m/attendance?month=2026-10").status_code == 200

@@ -225,7 +225,7 @@ def test_integrity_summary_per_cadre_and_township(world, sampled):
     extra = add_visit(world.sec3, world.h3[0], datetime(2026, 3, 9, 2, 0))
     add_visit(world.sec1, world.h1[2], datetime(2026, 2, 9, 2, 0))  # before the period
     flag(visits[0], "far_from_village")
-    flag(visits[0], "no_location", explained=True)
+    flag(visits[0], "no_location")  # stored by an earlier version: information, not a flag
     flag(visits[1], "far_from_village")
     flag(extra, "photo_reused")
     db.session.commit()
@@ -237,15 +237,15 @@ def test_integrity_summary_per_cadre_and_township(world, sampled):
     cadres = {row.key: row for row in report.cadres}
     presence = {"passed": 1}
     assert _figures(cadres[world.sec1.id]) == (
-        2, {"far_from_village": 2, "no_location": 1}, 2, 1, {"not_as_recorded": 1}, 1, presence)
+        2, {"far_from_village": 2}, 2, 1, {"not_as_recorded": 1}, 1, presence)
     assert _figures(cadres[world.sec2.id]) == (1, {}, 0, 1, {"confirmed": 1}, 0, {})
     assert _figures(cadres[world.sec3.id]) == (1, {"photo_reused": 1}, 1, 0, {}, 0, {})
     townships = {row.key: row for row in report.townships}
     assert _figures(townships[world.t1.id]) == (
-        3, {"far_from_village": 2, "no_location": 1}, 2, 2,
+        3, {"far_from_village": 2}, 2, 2,
         {"not_as_recorded": 1, "confirmed": 1}, 1, presence)
-    assert report.total.records == 4 and report.total.flag_total == 4
-    assert report.kinds == ["far_from_village", "no_location", "photo_reused"]
+    assert report.total.records == 4 and report.total.flag_total == 3
+    assert report.kinds == ["far_from_village", "photo_reused"]
     # A township supervisor sees the township only; the period is in local dates.
     mine = checks.integrity_summary(world.sup_t1, None, MARCH)
     assert {row.key for row in mine.cadres} == {world.sec1.id, world.sec2.id}

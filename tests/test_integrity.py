@@ -102,12 +102,29 @@ def test_far_from_a_located_household(world, phone1):
                                                                       "household's location")
 
 
-def test_no_location_at_all(world, phone1):
+def test_a_visit_without_a_fix_is_not_flagged(world, phone1):
+    """No fix is information (未定位), not suspicion: location is never required of a cadre."""
     bare = record(world.h1[1], BASE)
     located = record(world.h1[1], BASE + timedelta(hours=1), centre(world.v1))
     store(phone1, bare, located)
-    assert set(kinds(bare["id"])) == {rules.NO_LOCATION} and kinds(located["id"]) == {}
-    assert sentence(bare["id"], rules.NO_LOCATION) == "No location was recorded with this visit."
+    assert kinds(bare["id"]) == {} and kinds(located["id"]) == {}
+
+
+def test_stored_no_location_flags_count_nowhere_and_go_on_recompute(world, phone1):
+    """Rows an earlier version stored are not shown, not weighted in samples, then dropped."""
+    from fieldlog.services.inspection.sampling import population
+
+    bare = record(world.h1[1], BASE)
+    store(phone1, bare)
+    db.session.add(Flag(record_type="visit", record_id=bare["id"], author_id=world.sec1.id,
+                        village_id=world.v1.id, kind=rules.NO_LOCATION, params="{}"))
+    db.session.commit()
+    assert flags_for("visit", [bare["id"]])[bare["id"]] == []
+    day = (BASE + timedelta(hours=8)).date()
+    [candidate] = [c for c in population(world.county, day, day) if c.record_id == bare["id"]]
+    assert candidate.flagged is False
+    compute_visit_flags([bare["id"]])
+    assert kinds(bare["id"]) == {}
 
 
 # --- travel -------------------------------------------------------------------------------------
@@ -308,7 +325,7 @@ def test_flags_for_is_one_query_unexplained_first(world, phone1):
     found, unflagged = {}, str(uuid.uuid4())
     assert count_statements(lambda: found.update(
         flags_for("visit", [a["id"], b["id"], unflagged]))) == 1
-    assert [f.kind for f in found[a["id"]]] == [rules.NO_LOCATION] and found[unflagged] == []
+    assert found[a["id"]] == [] and found[unflagged] == []  # no fix is no flag
     assert [f.kind for f in found[b["id"]]] == [rules.FAR_FROM_HOUSEHOLD, rules.FAR_FROM_VILLAGE]
     assert found[b["id"]][1].explained_by.username == "sup_t1"
 
@@ -325,10 +342,10 @@ def flags_view(app):
 
 def test_partial_lists_sentences_and_the_explain_form(flags_view, world, phone1):
     far = record(world.h1[1], BASE, moved(centre(world.v1), 6000), 10)
-    bare = record(world.h1[1], BASE + timedelta(hours=2))
+    bare = record(world.h1[1], BASE + timedelta(hours=2), moved(centre(world.v1), 6000), 10)
     store(phone1, far, bare)
     explain_flag(world.sup_t1, db.session.scalar(select(Flag.id).where(
-        Flag.record_id == bare["id"])), "手机定位权限被关闭，已提醒。")
+        Flag.record_id == bare["id"])), "在乡里开会，会后补记。")
     found = flags_for("visit", [far["id"], bare["id"]])
     with flags_view.test_request_context("/"), force_locale("en"):
         html = render_template("integrity/_flags.html",
@@ -338,7 +355,7 @@ def test_partial_lists_sentences_and_the_explain_form(flags_view, world, phone1)
     assert html.count('data-testid="flag"') == 2
     assert "Recorded 6 km from 北堡村&#39;s centre" in html
     assert html.count('data-testid="explain-form"') == 1 and 'name="csrf_token"' in html
-    assert "SUP_T1" in html and "手机定位权限被关闭" in html
+    assert "SUP_T1" in html and "在乡里开会" in html
     assert 'data-testid="explain-form"' not in readonly
 
 

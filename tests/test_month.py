@@ -1,12 +1,12 @@
 """The secretary's month and the printable monthly reports, from records sent by the phone."""
 import re
 import uuid
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
 from fieldlog.extensions import db
-from fieldlog.models import LeaveRequest, Visit
+from fieldlog.models import LeaveRequest, ReviewDecision, Visit
 from fieldlog.services.reporting.month import Period, month_record
 from tests.test_sync_api import sync
 
@@ -66,7 +66,12 @@ def october(world, device):
     assert [a["status"] for a in answers] == ["stored", "stored"], answers
     # The township approves the leave; a reviewer returns one visit and approves another.
     db.session.get(LeaveRequest, sent["leave"]["id"]).state = "approved"
+    # Returned = each return a reviewer decided in the month (docs/figures.md).
     db.session.get(Visit, sent["other"]["id"]).status = "returned"
+    db.session.add(ReviewDecision(record_type="visit", record_id=sent["other"]["id"], version=1,
+                                  decision="returned", comment="请补充诉求",
+                                  reviewer_id=world.sup_t1.id,
+                                  decided_at=datetime(2026, 10, 21, 2, 0)))
     db.session.get(Visit, sent["first"]["id"]).status = "approved"
     db.session.commit()
     return sent

@@ -85,12 +85,12 @@ def test_list_page_query_count_does_not_grow_with_rows(client, world, login, dev
     assert many == few, f"{few} queries for 3 rows, {many} for 28"
 
 
-def test_visit_page_names_its_flags_in_words(client, world, login, visits):
-    """A visit without a fix is flagged; the page shows the flag's name, not an object repr."""
+def test_visit_page_says_not_located_without_a_flag(client, world, login, visits):
+    """A visit without a fix is not flagged; the page notes 未定位 as information."""
     login("sup_t1")
     page = client.get(f"/review/visits/{visits['v1'][1]}").get_data(as_text=True)
-    assert 'data-kind="no_location"' in page and "&lt;Flag" not in page and "<Flag" not in page
-    assert "无定位" in page
+    assert 'data-kind="no_location"' not in page and 'data-testid="flag"' not in page
+    assert 'data-testid="no-location"' in page and "未定位" in page
 
 
 def test_list_pages_through_the_visits_keeping_filters(client, world, login, device):

@@ -90,7 +90,7 @@ def test_queue_shows_flags_and_pages(client, world, login, device):
          *[meeting() for _ in range(25)])
     first = client.get("/review/queue").get_data(as_text=True)
     assert len(row_ids(first)) == 25
-    assert 'data-kind="no_location"' in first
+    assert 'data-kind="no_location"' not in first and 'data-testid="unlocated"' in first
     assert "/review/queue?page=2" in first
     assert len(row_ids(client.get("/review/queue?page=2").get_data(as_text=True))) == 1
 

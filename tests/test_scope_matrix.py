@@ -421,11 +421,11 @@ def build_objects(world, device) -> dict:
         response = upload(phone, tiny_jpeg((200, 40 if key == "own" else 140, 40)),
                           record_id=record["id"])
         assert response.status_code == 201, response.get_json()
-        # A visit without a GPS fix: integrity gives it a flag to explain.
-        unlocated = visit_payload(household, location=None)
-        sync(phone, unlocated)
-        flag = db.session.scalar(select(Flag.id).where(Flag.record_id == unlocated["id"]))
-        assert flag is not None, "a visit without a fix got no integrity flag"
+        # A visit recorded hundreds of kilometres from its village: a flag to explain.
+        far = visit_payload(household, location={"lat": 30.0, "lon": 110.0, "accuracy_m": 10})
+        sync(phone, far)
+        flag = db.session.scalar(select(Flag.id).where(Flag.record_id == far["id"]))
+        assert flag is not None, "a visit far from its village got no integrity flag"
         made[key] = SimpleNamespace(visit=record["id"], photo=response.get_json()["id"],
                                     household=household, flag=flag)
     users = {role: getattr(world, USERNAMES[role]) for role in ROLES}

@@ -183,7 +183,8 @@ def index():
         prev_month=_shift(year, month, -1),
         next_month=None if this_month else _shift(year, month, 1),
         threshold=svc.threshold_for(current_user.scope_unit), labels=_labels(),
-        below=sum(1 for _c, f in rows if f.below))
+        below=sum(1 for _c, f in rows if f.below),
+        running=svc.days_target(1, first, last, today).running)
 
 
 # -- settings -------------------------------------------------------------------------------------

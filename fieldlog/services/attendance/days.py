@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
 from itertools import pairwise
+from typing import NamedTuple
 
 from sqlalchemy import (
     DateTime,
@@ -52,7 +53,7 @@ from fieldlog.permissions import scope_village_ids
 from fieldlog.services.common.geo import distance_m
 from fieldlog.services.org.settings import county_id_of, county_setting
 from fieldlog.services.people.audit import record
-from fieldlog.timefmt import local_midnight_utc
+from fieldlog.timefmt import local_midnight_utc, local_today
 
 # The record tables whose located records put a cadre in the village on their day.
 LOCATED_MODELS = (Visit, Meeting, Action, Goal, LedgerItem)
@@ -303,6 +304,49 @@ def leave_days_taken(user_ids: Iterable[int], start: date, end: date) -> dict[in
     return taken
 
 
+# -- the one rule of the threshold ------------------------------------------------------------
+
+def months_between(start: date, end: date) -> float:
+    """Return how many months [start, end] spans, counting part months by their days."""
+    total, day = 0.0, start
+    while day <= end:
+        last = date(day.year, day.month, calendar.monthrange(day.year, day.month)[1])
+        stop = min(last, end)
+        total += ((stop - day).days + 1) / last.day
+        day = stop + timedelta(days=1)
+    return total
+
+
+def _half_up(value: float) -> int:
+    return math.floor(value + 0.5 + 1e-9)
+
+
+class DaysTarget(NamedTuple):
+    """The village days asked of a cadre over a period (see `days_target`)."""
+
+    required: int  # for the whole period
+    expected: int  # by today: pro rata while the period runs, `required` once it is over
+    running: bool  # the period holds today: figures and grades are provisional
+
+
+def days_target(per_month: int, start: date, end: date, today: date) -> DaysTarget:
+    """Return the days required of [start, end] and the days expected by `today`.
+
+    The one rule every page states: the county's days a month, times the months of the period
+    (part months by their days). While the period runs (today inside it, today counted as
+    gone) the threshold is pro rata to the days gone: threshold × days gone ÷ days of the
+    period, per month, rounded to the nearest whole day (halves up). On the 3rd of a 30-day
+    month with 20 days a month: 20 × 3 ÷ 30 = 2. A period over asks the whole threshold.
+    """
+    required = _half_up(per_month * months_between(start, end))
+    if today < start:
+        return DaysTarget(required, 0, False)
+    if today >= end:
+        return DaysTarget(required, required, today == end)
+    return DaysTarget(required, min(required, _half_up(per_month * months_between(start, today))),
+                      True)
+
+
 @dataclass
 class MonthFigures:
     """One cadre's month: each day's state and the counts shown against the threshold."""
@@ -310,9 +354,11 @@ class MonthFigures:
     year: int
     month: int
     days: dict[date, str]
-    threshold: int
+    threshold: int  # for the whole month
     leave_taken: int = 0
     counts: dict[str, int] = field(default_factory=dict)
+    expected: int = 0  # by today (see days_target)
+    running: bool = False
 
     @property
     def village_days(self) -> int:
@@ -320,7 +366,7 @@ class MonthFigures:
 
     @property
     def below(self) -> bool:
-        return self.village_days < self.threshold
+        return self.village_days < self.expected
 
     @property
     def first(self) -> date:
@@ -341,7 +387,9 @@ def _figures(year: int, month: int, days: dict[date, str], threshold: int,
     counts = {state: 0 for state in DAY_STATES}
     for state in days.values():
         counts[state] += 1
-    return MonthFigures(year, month, days, threshold, leave_taken, counts)
+    target = days_target(threshold, *month_bounds(year, month), local_today())
+    return MonthFigures(year, month, days, target.required, leave_taken, counts,
+                        target.expected, target.running)
 
 
 def threshold_for(unit: OrgUnit) -> int:
@@ -353,7 +401,8 @@ def month_summary(user: User, year: int, month: int) -> MonthFigures:
     """Return one cadre's month of village days, marks, 报备 and leave."""
     first, last = month_bounds(year, month)
     days = village_days([user.id], first, last)[user.id]
-    taken = leave_days_taken([user.id], first, last)[user.id]
+    # Leave taken so far, as every page counts it (a running month is cut at today).
+    taken = leave_days_taken([user.id], first, min(last, local_today()))[user.id]
     return _figures(year, month, days, threshold_for(user.scope_unit), taken)
 
 
@@ -367,7 +416,7 @@ def month_table(viewer: User, year: int, month: int) -> list[tuple[User, MonthFi
     first, last = month_bounds(year, month)
     ids = [c.id for c in cadres]
     days = village_days(ids, first, last)
-    taken = leave_days_taken(ids, first, last)
+    taken = leave_days_taken(ids, first, min(last, local_today()))
     threshold = threshold_for(viewer.scope_unit)
     return [(c, _figures(year, month, days[c.id], threshold, taken[c.id])) for c in cadres]
 

@@ -25,6 +25,7 @@ from fieldlog.services.inspection.findings import (  # noqa: F401  (the public f
     integrity_summary,
 )
 from fieldlog.services.inspection.sampling import INSPECTOR_ROLES, translated
+from fieldlog.services.integrity.rules import RETIRED_KINDS
 from fieldlog.services.people import audit, privacy
 from fieldlog.services.records.photos import PhotoRejected, process_photo
 from fieldlog.services.records.visits import VisitDetail, visit_detail
@@ -261,8 +262,8 @@ def task_page(inspector: User, task_id: int) -> TaskPage:
     task = own_task(inspector, task_id)
     detail = visit_detail(inspector, task.record_id)
     flags = list(db.session.scalars(select(Flag).where(
-        Flag.record_type == task.record_type, Flag.record_id == task.record_id)
-        .order_by(Flag.kind)))
+        Flag.record_type == task.record_type, Flag.record_id == task.record_id,
+        Flag.kind.not_in(RETIRED_KINDS)).order_by(Flag.kind)))
     photos = list(db.session.scalars(select(Photo).where(
         Photo.record_type == "check", Photo.record_id == check_photo_uuid(task.id))
         .order_by(Photo.received_at, Photo.id)))

@@ -15,6 +15,7 @@ from fieldlog.extensions import db
 from fieldlog.models import CheckTask, Flag, Household, OrgUnit, Photo, PresenceCheck, User, Visit
 from fieldlog.permissions import unit_in_scope
 from fieldlog.services.inspection.sampling import local_period_utc, scope_unit_for
+from fieldlog.services.integrity.rules import RETIRED_KINDS
 
 # Check photos hang off a task, whose id is an integer; Photo.record_id is a UUID, so a task's
 # photos use a UUID derived from the task id (record_type "check").
@@ -127,6 +128,7 @@ class Row:
     place: str = ""
     township_id: int | None = None
     records: int = 0
+    unlocated: int = 0  # records without a GPS fix: information, never a flag
     flags: dict[str, int] = field(default_factory=dict)
     unexplained: int = 0
     checks: dict[str, int] = field(default_factory=dict)  # outcome → count; None → pending
@@ -142,6 +144,7 @@ class Row:
 
     def add(self, other: "Row") -> None:
         self.records += other.records
+        self.unlocated += other.unlocated
         self.unexplained += other.unexplained
         for mine, theirs in ((self.flags, other.flags), (self.checks, other.checks),
                              (self.presence, other.presence)):
@@ -175,12 +178,14 @@ def integrity_summary(user: User, scope_unit_id: int | None,
     visits = (Visit.village_id.in_(in_scope), Visit.occurred_at >= since,
               Visit.occurred_at < until)
     records = db.session.execute(
-        select(Visit.author_id, func.count()).where(*visits).group_by(Visit.author_id)).all()
+        select(Visit.author_id, func.count(), func.sum(case((Visit.lat.is_(None), 1), else_=0)))
+        .where(*visits).group_by(Visit.author_id)).all()
     flags = db.session.execute(
         select(Visit.author_id, Flag.kind, func.count(),
                func.sum(case((Flag.explained_at.is_(None), 1), else_=0)))
         .join(Visit, (Visit.id == Flag.record_id) & (Flag.record_type == "visit"))
-        .where(*visits).group_by(Visit.author_id, Flag.kind)).all()
+        .where(*visits, Flag.kind.not_in(RETIRED_KINDS))
+        .group_by(Visit.author_id, Flag.kind)).all()
     checks = db.session.execute(
         select(Visit.author_id, CheckTask.outcome, func.count())
         .join(Visit, (Visit.id == CheckTask.record_id) & (CheckTask.record_type == "visit"))
@@ -199,8 +204,8 @@ def integrity_summary(user: User, scope_unit_id: int | None,
         village = villages.get(cadre.scope_unit_id)
         rows[cadre.id] = Row(cadre.id, cadre.display_name, village.name if village else "",
                              village.parent_id if village else None)
-    for author_id, n in records:
-        rows[author_id].records = n
+    for author_id, n, unlocated in records:
+        rows[author_id].records, rows[author_id].unlocated = n, int(unlocated or 0)
     for author_id, kind, n, unexplained in flags:
         rows[author_id].flags[kind] = n
         rows[author_id].unexplained += int(unexplained or 0)

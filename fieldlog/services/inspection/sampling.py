@@ -29,6 +29,7 @@ from fieldlog.errors import Forbidden, Invalid, NotFound
 from fieldlog.extensions import db
 from fieldlog.models import CheckTask, Flag, Household, OrgUnit, Sample, User, Visit
 from fieldlog.permissions import unit_in_scope
+from fieldlog.services.integrity.rules import RETIRED_KINDS
 from fieldlog.services.people import audit
 from fieldlog.timefmt import to_utc_naive
 
@@ -99,7 +100,7 @@ def population(unit: OrgUnit, period_start: date, period_end: date) -> list[Cand
     """Return the visits of the unit's villages in the local-date period, ordered by id."""
     since, until = local_period_utc(period_start, period_end)
     flagged = exists().where(Flag.record_type == "visit", Flag.record_id == Visit.id,
-                             Flag.explained_at.is_(None))
+                             Flag.explained_at.is_(None), Flag.kind.not_in(RETIRED_KINDS))
     rows = db.session.execute(
         select(Visit.id, Visit.author_id, Visit.village_id, Visit.household_id,
                flagged.label("flagged"))

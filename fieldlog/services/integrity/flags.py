@@ -250,7 +250,8 @@ def flags_for(record_type: str, record_ids: Iterable[str]) -> dict[str, list[Fla
         return result
     flags = db.session.scalars(
         select(Flag).options(joinedload(Flag.explained_by))
-        .where(Flag.record_type == record_type, Flag.record_id.in_(ids))
+        .where(Flag.record_type == record_type, Flag.record_id.in_(ids),
+               Flag.kind.not_in(rules.RETIRED_KINDS))
         .order_by(Flag.explained_at.is_not(None), Flag.id))
     for flag in flags:
         result[flag.record_id].append(flag)
@@ -260,7 +261,8 @@ def flags_for(record_type: str, record_ids: Iterable[str]) -> dict[str, list[Fla
 def flag_for_viewer(user: User, flag_id: int) -> Flag:
     """Return a flag on a record in the user's scope; NotFound otherwise."""
     flag = db.session.scalar(select(Flag).where(
-        Flag.id == flag_id, Flag.village_id.in_(scope_village_ids(user))))
+        Flag.id == flag_id, Flag.village_id.in_(scope_village_ids(user)),
+        Flag.kind.not_in(rules.RETIRED_KINDS)))
     if flag is None:
         raise NotFound("No such flag in your scope.")
     return flag

@@ -29,6 +29,11 @@ NO_EXIF = "no_exif"
 DUPLICATE_PHOTO = "duplicate_photo"
 
 LOCATION_KINDS = (FAR_FROM_VILLAGE, FAR_FROM_HOUSEHOLD, NO_LOCATION)  # from the record alone
+# No longer raised: a visit without a fix is information (shown as 未定位), not suspicion. The
+# 2026 rules on government apps forbid forcing location uploads, and a weak signal indoors is
+# the honest cadre's everyday. Rows stored by earlier versions are dropped when their record is
+# recomputed (the kind stays in LOCATION_KINDS for that) and are never shown or counted.
+RETIRED_KINDS = (NO_LOCATION,)
 EXIF_KINDS = (EXIF_TIME, EXIF_PLACE, NO_EXIF)  # from the record and its photos' facts
 KINDS = (*LOCATION_KINDS, IMPOSSIBLE_TRAVEL, BACKFILL, *EXIF_KINDS, DUPLICATE_PHOTO)
 
@@ -139,9 +144,12 @@ def _acc(value: float | None) -> float | None:
 
 
 def location_flags(v: VisitFacts) -> dict[str, dict]:
-    """Check the record's own place: none at all, outside the geofence, away from the house."""
+    """Check the record's own place: outside the geofence, away from the house.
+
+    A record without a fix has nothing to check: its absence is shown, never flagged.
+    """
     if v.lat is None or v.lon is None:
-        return {NO_LOCATION: {}}
+        return {}
     flags = {}
     radius = v.geofence_m or DEFAULT_GEOFENCE_M
     far = beyond(v.lat, v.lon, v.village_lat, v.village_lon, radius + credit(v.accuracy_m))

@@ -2,6 +2,10 @@
 
 One record entered once feeds the monthly 记实登记表: `month_records` gathers any number of
 cadres with grouped queries (the township report), `month_record` is the one-cadre case.
+Every figure that is also shown elsewhere (days, visits, meetings, six-one, ledger, leave,
+returned) comes from `progress.cadre_figures`, the one function behind the progress table, the
+cadre page and scoring; this module adds the month's lines (which visits, which meetings…).
+The definitions are in docs/figures.md.
 Months are the county's calendar months: a visit at 23:30 on the 31st (local time) belongs to
 that month even though it is stored in UTC as the next day's 15:30 of the day before.
 """
@@ -34,6 +38,7 @@ from fieldlog.models import (
 )
 from fieldlog.models.records import ACTION_STATES, ACTION_TYPES, MEETING_TYPES
 from fieldlog.services.org.settings import county_id_of, county_setting
+from fieldlog.services.reporting.progress import LEDGER_CLOSED as CLOSED
 from fieldlog.timefmt import local_midnight_utc, local_today
 
 SUMMARY_CHARS = 60
@@ -101,7 +106,9 @@ class MonthRecord:
     dispatching_unit: str = ""
     term_start: date | None = None
     days_in_village: int = 0
-    days_required: int = 20
+    days_required: int = 20  # for the whole month
+    days_expected: int = 20  # by today: pro rata while the month runs (attendance.days_target)
+    running: bool = False  # the month holds today: figures so far
     official_days: int = 0
     visits: list[dict] = field(default_factory=list)
     visit_counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
@@ -113,23 +120,22 @@ class MonthRecord:
     goals: list[dict] = field(default_factory=list)
     ledger_opened: list[dict] = field(default_factory=list)
     ledger_closed: list[dict] = field(default_factory=list)
+    ledger_opened_count: int = 0
+    ledger_closed_count: int = 0
     ledger_overdue: int = 0
     leave: list[dict] = field(default_factory=list)
     leave_days: int = 0
-    returned: int = 0
+    returned: int = 0  # returns decided in the month (progress.CadreFigures.returned)
     approved: int = 0
+    six_one_done: int = 0  # of six, in the term by the month's end
 
     @property
     def meeting_total(self) -> int:
         return sum(self.meeting_counts.values())
 
     @property
-    def six_one_done(self) -> int:
-        return sum(a["state"] == "done" for a in self.actions) + bool(self.visit_all.get("done"))
-
-    @property
     def days_short(self) -> bool:
-        return self.days_in_village < self.days_required
+        return self.days_in_village < self.days_expected
 
 
 def local_date(value: datetime) -> date:
@@ -171,8 +177,7 @@ def month_records(users: list[User], period: Period, *, details: bool = True) ->
     _ledger(records, ids, period)
     _leave(records, ids, period)
     _review_status(records, ids, window)
-    _days(records, period)
-    _visit_all(records, period)
+    _figures(records, period)
     if not details:
         for record in records.values():
             record.visits, record.meetings = [], []
@@ -308,12 +313,12 @@ def _ledger(records, ids, period: Period) -> None:
     opened = db.session.execute(base.where(
         LedgerItem.author_id.in_(ids), _in_month(LedgerItem.occurred_at, window))
         .order_by(LedgerItem.occurred_at)).all()
+    # Closed in the month: closed now (resolved or feedback given) by an event dated in it.
     closed_at = dict(db.session.execute(
         select(LedgerEvent.item_id, func.max(LedgerEvent.occurred_at))
         .join(LedgerItem, LedgerItem.id == LedgerEvent.item_id)
-        .where(LedgerItem.author_id.in_(ids), LedgerItem.state.in_(("resolved", "feedback")),
-               LedgerEvent.to_state.in_(("resolved", "feedback")),
-               _in_month(LedgerEvent.occurred_at, window))
+        .where(LedgerItem.author_id.in_(ids), LedgerItem.state.in_(CLOSED),
+               LedgerEvent.to_state.in_(CLOSED), _in_month(LedgerEvent.occurred_at, window))
         .group_by(LedgerEvent.item_id)).all())
     closed = db.session.execute(base.where(LedgerItem.id.in_(list(closed_at)))).all() \
         if closed_at else []
@@ -355,61 +360,40 @@ def _leave(records, ids, period: Period) -> None:
 
 
 def _review_status(records, ids, window) -> None:
+    """Records of the month approved so far (returns are counted by progress: every return)."""
     for model in REVIEWED_MODELS:
-        for author_id, status, count in db.session.execute(
-                select(model.author_id, model.status, func.count())
+        for author_id, count in db.session.execute(
+                select(model.author_id, func.count())
                 .where(model.author_id.in_(ids), _in_month(model.occurred_at, window),
-                       model.status.in_(("returned", "approved")))
-                .group_by(model.author_id, model.status)):
-            setattr(records[author_id], status, getattr(records[author_id], status) + count)
+                       model.status == "approved")
+                .group_by(model.author_id)):
+            records[author_id].approved += count
 
 
-def _days(records, period: Period) -> None:
-    """Days in the village and days on reported official business, from attendance."""
-    from fieldlog.services.attendance.days import PRESENT, village_days
+def _figures(records: dict[int, MonthRecord], period: Period) -> None:
+    """Take every figure shown elsewhere too from progress.cadre_figures (one definition)."""
+    from fieldlog.services.reporting import progress
 
-    found = village_days(list(records), period.first, min(period.last, local_today()))
-    for user_id, days in found.items():
-        states = list(days.values())
-        records[user_id].days_in_village = sum(state in PRESENT for state in states)
-        records[user_id].official_days = states.count("official")
-
-
-def _visit_all(records, period: Period) -> None:
-    """走访一遍农户: households visited since the term began, up to the month's end.
-
-    The term start is coverage's (the running assignment, else the first visit); unlike the
-    live coverage page, visits after the month do not count toward that month's record.
-    """
-    from fieldlog.services.register.coverage import term_starts
-
-    as_of = min(period.last, local_today())
-    villages = sorted({r.village.id for r in records.values() if r.village is not None})
-    starts = term_starts(villages, as_of)
-    totals = dict(db.session.execute(
-        select(Household.village_id, func.count()).where(
-            Household.village_id.in_(villages), Household.anonymised_at.is_(None))
-        .group_by(Household.village_id)).all()) if villages else {}
-    visited: dict[int, int] = {}
-    by_start: dict[date, list[int]] = {}
-    for village_id, since in starts.items():
-        if since is not None:
-            by_start.setdefault(since, []).append(village_id)
-    for since, group in by_start.items():  # usually one term start for every village
-        visited.update(db.session.execute(
-            select(Visit.village_id, func.count(func.distinct(Visit.household_id)))
-            .join(Household, Household.id == Visit.household_id)
-            .where(Visit.village_id.in_(group), Household.anonymised_at.is_(None),
-                   Visit.occurred_at >= local_midnight_utc(since),
-                   Visit.occurred_at < period.end_utc)
-            .group_by(Visit.village_id)).all())
-    seen: dict[int, dict] = {}
-    for village_id in villages:
-        done, total = visited.get(village_id, 0), totals.get(village_id, 0)
-        seen[village_id] = {"visited": done, "total": total,
-                            "percent": round(100 * done / total) if total else 0,
-                            "done": bool(total) and done >= total}
-    for record in records.values():
-        village = record.village
-        record.visit_all = seen.get(village.id if village else None) or {
-            "visited": 0, "total": 0, "percent": 0, "done": False}
+    found = progress.cadre_figures(list(records), progress.Period.month(period.year,
+                                                                        period.month),
+                                   with_days=True)
+    for user_id, record in records.items():
+        f = found.get(user_id)
+        if f is None:  # not a secretary of a village: nothing counted
+            record.days_expected = record.days_required
+            continue
+        record.days_in_village, record.days_required = f.days_in_village, f.days_required
+        record.days_expected, record.running = f.days_expected, f.running
+        record.official_days = sum(kind == "official" for kind in f.day_kinds.values())
+        record.visit_counts = {"total": f.visits["total"], "sanlao": f.visits["sanlao"],
+                               "sanhu": f.visits["sanhu"], "others": f.visits["other"]}
+        record.meeting_counts = dict(f.meetings)
+        record.ledger_opened_count, record.ledger_closed_count = (f.ledger_opened,
+                                                                  f.ledger_resolved)
+        record.ledger_overdue, record.leave_days = f.ledger_overdue, f.leave_days
+        record.returned, record.six_one_done = f.returned, f.six_one_done
+        for line in record.actions:
+            line["state"] = f.six_one.get(line["action_type"])
+        visited, total = f.visit_all
+        record.visit_all = {"visited": visited, "total": total, "percent": f.visit_all_percent,
+                            "done": f.visit_all_done}

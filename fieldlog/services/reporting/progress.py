@@ -26,6 +26,7 @@ from fieldlog.models import (
     Assignment,
     Household,
     HouseholdTag,
+    LedgerEvent,
     LedgerItem,
     Meeting,
     OrgUnit,
@@ -35,12 +36,17 @@ from fieldlog.models import (
 )
 from fieldlog.models.records import ACTION_STATES, ACTION_TYPES, MEETING_TYPES
 from fieldlog.permissions import scope_village_ids, unit_in_scope
-from fieldlog.services.attendance.days import ids_in
+from fieldlog.services.attendance.days import (
+    days_target,
+    ids_in,
+    months_between,  # noqa: F401  (re-exported)
+)
 from fieldlog.services.common.parallel import run_side_by_side
 from fieldlog.services.org.settings import county_setting
 from fieldlog.timefmt import local_midnight_utc, local_today
 
 PERIOD_KINDS = ("month", "quarter", "year", "term")
+LEDGER_CLOSED = ("resolved", "feedback")  # the ledger states of a closed item
 # The kinds of attendance day that count as a day in the village (leave does not).
 VILLAGE_DAY_KINDS = ("records", "marked", "official")
 # Record tables a reviewer may return, by the record_type their decisions name.
@@ -137,17 +143,6 @@ def utc_bounds(start: date, end: date) -> tuple[datetime, datetime]:
     return local_midnight_utc(start), local_midnight_utc(end + timedelta(days=1))
 
 
-def months_between(start: date, end: date) -> float:
-    """Return how many months [start, end] spans, counting part months by their days."""
-    total, day = 0.0, start
-    while day <= end:
-        last = date(day.year, day.month, monthrange(day.year, day.month)[1])
-        stop = min(last, end)
-        total += ((stop - day).days + 1) / last.day
-        day = stop + timedelta(days=1)
-    return total
-
-
 @dataclass
 class CadreFigures:
     """Everything the progress table and a cadre's page show for one cadre and one period."""
@@ -162,7 +157,8 @@ class CadreFigures:
     end: date
     days_in_village: int = 0
     days_required: int = 0  # the threshold for the whole period
-    days_expected: int = 0  # the threshold pro rata to the days already gone
+    days_expected: int = 0  # the threshold pro rata to the days already gone (days_target)
+    running: bool = False  # the period holds today: every figure is so far, grades provisional
     visits: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
         ("total", "sanlao", "sanhu", "other"), 0))
     # key → [visited, households] for "all", "sanlao", "sanhu"
@@ -177,6 +173,10 @@ class CadreFigures:
     leave_days: int = 0
     returned: int = 0
     day_kinds: dict[date, str] = field(default_factory=dict)
+    # Six-one is a term's obligation: each typed action's furthest state by the window's end,
+    # and 走访一遍农户 as [households visited since the term began, households of the village].
+    six_one: dict[str, str | None] = field(default_factory=lambda: dict.fromkeys(ACTION_TYPES))
+    visit_all: list[int] = field(default_factory=lambda: [0, 0])
 
     @property
     def below_threshold(self) -> bool:
@@ -192,14 +192,19 @@ class CadreFigures:
 
     @property
     def visit_all_done(self) -> bool:
-        """走访一遍农户: every household of the village visited in the period."""
-        visited, total = self.coverage["all"]
+        """走访一遍农户: every household of the village visited since the term began."""
+        visited, total = self.visit_all
         return total > 0 and visited >= total
 
     @property
+    def visit_all_percent(self) -> int:
+        visited, total = self.visit_all
+        return round(100 * visited / total) if total else 0
+
+    @property
     def six_one_done(self) -> int:
-        """How many of the six items have at least one done action (or full coverage)."""
-        return self.visit_all_done + sum(1 for t in ACTION_TYPES if self.actions[t]["done"])
+        """How many of the six are done in the term by the window's end (see docs/figures.md)."""
+        return self.visit_all_done + sum(1 for t in ACTION_TYPES if self.six_one[t] == "done")
 
 
 # --- who and when ------------------------------------------------------------------------------
@@ -238,15 +243,14 @@ def _windows(cadres: list[CadreFigures], period: Period,
     for cadre in cadres:
         if period.kind == "term":
             start, end = terms.get(cadre.user_id, (today.replace(day=1), today))
-            required_months = months_between(start, end)
+            whole = (start, end)
         else:
             start, end = period.start, min(period.end, max(today, period.start))
-            required_months = months_between(period.start, period.end)
+            whole = (period.start, period.end)
         cadre.start, cadre.end = start, max(start, end)
-        gone = months_between(start, min(end, today)) if start <= today else 0
-        per_month = thresholds(cadre.village_id)
-        cadre.days_required = round(per_month * required_months)
-        cadre.days_expected = min(cadre.days_required, round(per_month * gone))
+        target = days_target(thresholds(cadre.village_id), *whole, today)
+        cadre.days_required, cadre.days_expected = target.required, target.expected
+        cadre.running = target.running
         groups[(cadre.start, cadre.end)].append(cadre)
     return groups
 
@@ -322,6 +326,7 @@ def _fill(cadres: list[CadreFigures], start: date, end: date, today: date,
         _ledger(by_id, villages, lo, hi, min(end, today))
         _leave(by_id, start, end)
         _returned(by_id, villages, lo, hi)
+        _six_one(by_id, hi, end)
 
     visits, totals, days_of, _ = run_side_by_side(
         [lambda: _visit_counts(villages, lo, hi), lambda: _households(villages),
@@ -329,6 +334,7 @@ def _fill(cadres: list[CadreFigures], start: date, end: date, today: date,
         setup=_REPORT_SETTINGS,
         enabled=len(ids) >= current_app.config["PARALLEL_REPORT_MIN_CADRES"])
     _apply_visits(by_id, *visits, totals)
+    _term_coverage(by_id, villages, min(end, today), hi, totals)
     for uid, days in days_of.items():
         by_id[uid].days_in_village = sum(1 for k in days.values() if k in VILLAGE_DAY_KINDS)
         if with_days:
@@ -385,6 +391,46 @@ def _apply_visits(by_id: dict[int, CadreFigures], counted: dict, visited: dict,
             cadre.coverage[key] = [min(int(s), int(h)), int(h)]
 
 
+def _six_one(by_id: dict[int, CadreFigures], hi: datetime, end: date) -> None:
+    """Each typed six-one action's furthest state by `end`: one done later is under way then."""
+    state = case((and_(Action.state == "done", Action.done_on > end), "under_way"),
+                 else_=Action.state)
+    rank = {name: n for n, name in enumerate(ACTION_STATES)}
+    for uid, kind, reached in db.session.execute(
+            select(Action.author_id, Action.action_type, state)
+            .where(ids_in(Action.author_id, by_id), Action.occurred_at < hi)
+            .group_by(Action.author_id, Action.action_type, state)):
+        found = by_id[uid].six_one.get(kind)
+        if reached in rank and (found is None or rank[reached] > rank[found]):
+            by_id[uid].six_one[kind] = reached
+
+
+def _term_coverage(by_id: dict[int, CadreFigures], villages: list[int], as_of: date,
+                   hi: datetime, totals: dict[int, tuple[int, int, int]]) -> None:
+    """走访一遍农户: households of the village visited since the term began, up to `hi`.
+
+    The term start is coverage's (the running assignment, else the first visit); visits after
+    the window do not count toward it.
+    """
+    from fieldlog.services.register.coverage import term_starts
+
+    by_start: dict[date, list[int]] = defaultdict(list)
+    for village_id, since in term_starts(villages, as_of).items():
+        if since is not None:
+            by_start[since].append(village_id)
+    visited: dict[int, int] = {}
+    for since, group in by_start.items():  # usually one term start for every village
+        visited.update(db.session.execute(
+            select(Visit.village_id, func.count(func.distinct(Visit.household_id)))
+            .join(Household, Household.id == Visit.household_id)
+            .where(ids_in(Visit.village_id, group), Household.anonymised_at.is_(None),
+                   Visit.occurred_at >= local_midnight_utc(since), Visit.occurred_at < hi)
+            .group_by(Visit.village_id)).all())
+    for cadre in by_id.values():
+        total = totals.get(cadre.village_id, (0, 0, 0))[0]
+        cadre.visit_all = [min(int(visited.get(cadre.village_id, 0)), int(total)), int(total)]
+
+
 def _households(villages: list[int]) -> dict[int, tuple[int, int, int]]:
     """Return (households, of them 三老, 三户) per village, anonymised households left out."""
     sanlao, sanhu, _other = _flags(Household.id)
@@ -396,20 +442,27 @@ def _households(villages: list[int]) -> dict[int, tuple[int, int, int]]:
 
 def _ledger(by_id: dict[int, CadreFigures], villages: list[int], lo: datetime, hi: datetime,
             as_of: date) -> None:
-    """Items raised and resolved in the window; items still open past their due date."""
+    """Items raised in the window; items closed in it (closed now, by an event dated in the
+    window, as every record is dated by when it happened); items still open past their due
+    date."""
     ids = list(by_id)
     raised = and_(LedgerItem.occurred_at >= lo, LedgerItem.occurred_at < hi)
-    resolved = and_(LedgerItem.resolved_at >= lo, LedgerItem.resolved_at < hi)
     overdue = and_(LedgerItem.state.in_(("open", "in_progress")), LedgerItem.due_date < as_of,
                    LedgerItem.occurred_at < hi)
-    for uid, a, b, c in db.session.execute(
+    ours = (ids_in(LedgerItem.author_id, ids), ids_in(LedgerItem.village_id, villages))
+    for uid, a, c in db.session.execute(
             select(LedgerItem.author_id, func.sum(case((raised, 1), else_=0)),
-                   func.sum(case((resolved, 1), else_=0)), func.sum(case((overdue, 1), else_=0)))
-            .where(ids_in(LedgerItem.author_id, ids), ids_in(LedgerItem.village_id, villages),
-                   or_(raised, resolved, overdue))
+                   func.sum(case((overdue, 1), else_=0)))
+            .where(*ours, or_(raised, overdue)).group_by(LedgerItem.author_id)):
+        by_id[uid].ledger_opened, by_id[uid].ledger_overdue = int(a or 0), int(c or 0)
+    for uid, n in db.session.execute(
+            select(LedgerItem.author_id, func.count(func.distinct(LedgerItem.id)))
+            .join(LedgerEvent, LedgerEvent.item_id == LedgerItem.id)
+            .where(*ours, LedgerItem.state.in_(LEDGER_CLOSED),
+                   LedgerEvent.to_state.in_(LEDGER_CLOSED), LedgerEvent.occurred_at >= lo,
+                   LedgerEvent.occurred_at < hi)
             .group_by(LedgerItem.author_id)):
-        by_id[uid].ledger_opened, by_id[uid].ledger_resolved, by_id[uid].ledger_overdue = (
-            int(a or 0), int(b or 0), int(c or 0))
+        by_id[uid].ledger_resolved = int(n)
 
 
 def _leave(by_id: dict[int, CadreFigures], start: date, end: date) -> None:

@@ -17,13 +17,13 @@ from fieldlog.errors import Forbidden, Invalid
 from fieldlog.extensions import db
 from fieldlog.models import ManualScore, OrgUnit, User
 from fieldlog.models.base import utcnow
+from fieldlog.services.attendance.days import months_between
 from fieldlog.services.org.settings import county_id_of, county_setting, set_county_setting
 from fieldlog.services.people.audit import record
 from fieldlog.services.reporting.progress import (
     Period,
     cadre_figures,
     cadre_in_scope,
-    months_between,
 )
 
 TOTAL = 1000
@@ -67,6 +67,12 @@ class CadreScore:
     total: float = 0.0
     grade: str = ""
     band: int = 0  # index of the grade band, 0 the highest
+    figures: Any = None  # the progress.CadreFigures scored (the figures every page shows)
+
+    @property
+    def provisional(self) -> bool:
+        """The period still runs: the grade is on the days gone and will change."""
+        return bool(self.figures is not None and self.figures.running)
 
     @property
     def unscored(self) -> list[ItemScore]:
@@ -286,7 +292,7 @@ def metric_values(f: Any) -> dict[str, float | None]:
     return {
         "days_ratio": _ratio(f.days_in_village, f.days_expected or f.days_required),
         "visits_per_month": f.visits["total"] / months,
-        "visit_coverage": _ratio(*f.coverage["all"]),
+        "visit_coverage": _ratio(*f.visit_all),
         "key_coverage": _ratio(key_visited, key_total),
         "six_one": f.six_one_done / 6,
         "meetings_per_month": f.meetings_total / months,
@@ -333,6 +339,7 @@ def period_scores(user_ids: list[int], period: Period) -> list[CadreScore]:
         if county not in rubrics:
             rubrics[county] = rubric_for(cadre.scope_unit)
         values = metric_values(figures.get(cadre.id))
-        scores.append(score_cadre(cadre, period.key, rubrics[county], values,
-                                  manual.get(cadre.id, {})))
+        score = score_cadre(cadre, period.key, rubrics[county], values, manual.get(cadre.id, {}))
+        score.figures = figures.get(cadre.id)
+        scores.append(score)
     return sorted(scores, key=lambda s: (-s.total, s.cadre.display_name))
