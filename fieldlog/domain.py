@@ -1,4 +1,7 @@
 """Vocabulary of the domain: household tags and their groups (访三老、走三户)."""
+from datetime import date, datetime
+
+from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 
 # Stable codes stored in the database; labels are translated for display.
@@ -81,3 +84,22 @@ LEDGER_STATE_LABELS = {
 }
 LEAVE_TYPE_LABELS = {"personal": _l("Personal leave"), "sick": _l("Sick leave"),
                      "annual": _l("Annual leave"), "other": _l("Other leave")}
+
+_KIND_LABELS = {"meeting": MEETING_TYPE_LABELS, "action": ACTION_TYPE_LABELS,
+                "goal": GOAL_TYPE_LABELS}
+
+
+def record_title(record_type: str, title: str | None, kind: str | None,
+                 occurred_at: datetime | date | None) -> str:
+    """Return what a record is called: its title, or else its type and local date.
+
+    Every page that names a meeting, action or goal goes through here, so an untitled one never
+    shows as a blank or a dash ("支委会 · 2026年11月3日").
+    """
+    if title and title.strip():
+        return title.strip()
+    label = _KIND_LABELS.get(record_type, {}).get(kind or "")
+    bits = [str(label) if label else (kind or "")]
+    if occurred_at is not None:
+        bits.append(format_date(occurred_at, "medium"))
+    return " · ".join(b for b in bits if b) or "—"

@@ -24,6 +24,7 @@ from fieldlog.domain import (
     LEDGER_CATEGORY_LABELS,
     LEDGER_HANDLER_LABELS,
     MEETING_TYPE_LABELS,
+    record_title,
 )
 from fieldlog.extensions import db
 from fieldlog.models import (
@@ -127,7 +128,10 @@ def summary(record_type: str, row: Any) -> str:
         return " · ".join(p for p in (who, _clip(row.requests or row.heard)) if p)
     if record_type in ("meeting", "action", "goal"):
         kind = {"meeting": "meeting_type", "action": "action_type", "goal": "goal_type"}
-        bits = [_choice(kind[record_type], getattr(row, kind[record_type])), _clip(row.title)]
+        code = getattr(row, kind[record_type])
+        title = _clip(row.title)
+        bits = [_choice(kind[record_type], code) if title else "",
+                record_title(record_type, title, code, row.occurred_at)]
         if record_type == "action":
             bits.append(_choice("state", row.state))
         return " · ".join(b for b in bits if b)
