@@ -3,7 +3,7 @@
 // timeout, then the cached copy, then /offline. Never cached: /api/, non-GET requests,
 // /login, /logout. Bump CACHE_VERSION whenever a file in SHELL changes.
 
-const CACHE_VERSION = "v4";
+const CACHE_VERSION = "v5";
 const SHELL_CACHE = `fieldlog-shell-${CACHE_VERSION}`;
 const PAGES_CACHE = "fieldlog-pages"; // survives shell updates: offline pages stay usable
 const NAV_TIMEOUT_MS = 3000;

@@ -182,7 +182,7 @@ def test_bulk_approve_skips_what_it_may_not_approve(client, world, login, record
              "nonsense"]
     page = client.post("/review/queue/approve", data={"csrf_token": who.csrf, "item": items},
                        follow_redirects=True).get_data(as_text=True)
-    assert "2 record(s) approved." in page
+    assert "2 records approved." in page
     assert "not in your scope" in page and "changed by its author" in page
     assert "not a record" in page
     assert db.session.get(Visit, records["v1"]["id"]).status == "approved"

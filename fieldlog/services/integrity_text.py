@@ -121,8 +121,8 @@ def describe(flag: Flag) -> str:
                  distance=format_distance(p["distance_m"]), accuracy=_accuracy(p),
                  limit=format_distance(p["limit_m"]))
     if kind == rules.NO_EXIF:
-        return _("%(count)s of %(total)s photos carry no camera time, place or camera, as "
-                 "screenshots and forwarded images do.", count=_num(p["count"]),
+        return _("Photos with no camera time, place or camera, as screenshots and forwarded "
+                 "images have: %(count)s of %(total)s.", count=_num(p["count"]),
                  total=_num(p["total"]))
     if kind == rules.DUPLICATE_PHOTO:
         if p.get("same_author"):

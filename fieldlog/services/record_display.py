@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from flask_babel import format_datetime
+from flask_babel import format_datetime, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, union_all
@@ -173,9 +173,9 @@ def display_value(name: str, value: Any, households: dict[str, str] | None = Non
         text = f"{value['lat']:.5f}, {value['lon']:.5f}"
         return f"{text} (±{round(accuracy)} m)" if accuracy is not None else text
     if name == "photo_ids":
-        return _("%(n)s photo(s)", n=len(value))
+        return ngettext("%(num)s photo", "%(num)s photos", len(value))
     if name == "goal_ids":
-        return _("%(n)s goal(s)", n=len(value))
+        return ngettext("%(num)s goal", "%(num)s goals", len(value))
     if name == "source":
         return type_label(value.get("type", ""))
     if name in ("occurred_at", "located_at"):
