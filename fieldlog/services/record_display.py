@@ -41,6 +41,7 @@ from fieldlog.models import (
     User,
     Visit,
 )
+from fieldlog.services.textdiff import word_diff
 from fieldlog.services.timefmt import local_midnight_utc, to_utc_naive
 
 # Types a supervisor reviews (leave has its own approval chain).
@@ -187,10 +188,34 @@ def display_value(name: str, value: Any, households: dict[str, str] | None = Non
 
 @dataclass
 class Change:
+    """One changed field: its label, the values as read, and each value in parts.
+
+    `old_parts`/`new_parts` are (changed, text) pairs; changed text is what was removed from the
+    old value or added in the new one, so a page can mark just the words that changed.
+    """
+
     name: str
     label: str
     old: str
     new: str
+    old_parts: list[tuple[bool, str]] = field(default_factory=list)
+    new_parts: list[tuple[bool, str]] = field(default_factory=list)
+
+
+_NOT_PROSE = {"household_id", "occurred_at", "located_at", "location", "source", "photo_ids",
+              "goal_ids", *CHOICES}
+
+
+def _change(record_type: str, name: str, before: Any, after: Any,
+            households: dict[str, str] | None) -> Change:
+    old = display_value(name, before, households)
+    new = display_value(name, after, households)
+    if name not in _NOT_PROSE and isinstance(before, str) and isinstance(after, str) \
+            and before.strip() and after.strip():
+        old_parts, new_parts = word_diff(old, new)
+    else:  # a choice, a time, a place, or a value added or removed: the whole value changed
+        old_parts, new_parts = [(before not in (None, "", []), old)], [(True, new)]
+    return Change(name, field_label(record_type, name), old, new, old_parts, new_parts)
 
 
 @dataclass
@@ -240,9 +265,7 @@ def diff(record_type: str, old: dict, new: dict,
         before, after = old.get(name), new.get(name)
         if before == after or (name == "photo_ids" and set(before or []) == set(after or [])):
             continue
-        changes.append(Change(name, field_label(record_type, name),
-                              display_value(name, before, households),
-                              display_value(name, after, households)))
+        changes.append(_change(record_type, name, before, after, households))
     return changes
 
 
