@@ -111,5 +111,27 @@ def test_every_detail_key_written_has_a_label():
 def test_audit_page_shows_labels_not_codes(client, world, login):
     login("admin")
     page = client.get("/admin/audit").get_data(as_text=True)
-    assert "登录成功" in page and "渠道" in page
+    assert "登录成功" in page and "渠道" in page and ">用户</span>" in page
     assert ">login.success<" not in page and ">channel<" not in page
+
+
+def written_object_types() -> set[str]:
+    """Return every object_type the source writes as a constant, and every record type."""
+    found = set(KINDS)
+    for path in SOURCE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.keyword) and node.arg == "object_type":
+                found |= set(_strings(node.value) or [])
+            elif isinstance(node, ast.Dict) and {"action", "object_type"} <= _dict_keys(node):
+                values = dict(zip([getattr(k, "value", None) for k in node.keys], node.values,
+                                  strict=True))
+                found |= set(_strings(values["object_type"]) or [])
+    return found - {""}
+
+
+def test_every_object_type_written_has_a_label():
+    from fieldlog.services.audit_labels import OBJECT_LABELS
+
+    types = written_object_types()
+    assert {"user", "device_token", "export", "audit_log"} <= types
+    assert sorted(types - set(OBJECT_LABELS)) == []

@@ -137,3 +137,24 @@ DETAIL_LABELS = {
     "via": lazy_pgettext("audit", "Via"),
     "village_id": lazy_pgettext("audit", "Village"),
 }
+# What an entry is about: every object_type written (records by their type).
+OBJECT_LABELS = {
+    "visit": lazy_pgettext("audit", "Visit"),
+    "meeting": lazy_pgettext("audit", "Meeting"),
+    "action": lazy_pgettext("audit", "Six-one action"),
+    "goal": lazy_pgettext("audit", "Five-one goal"),
+    "ledger_item": lazy_pgettext("audit", "Villagers' request"),
+    "day_mark": lazy_pgettext("audit", "Village day"),
+    "leave": lazy_pgettext("audit", "Leave request"),
+    "photo": lazy_pgettext("audit", "Photo"),
+    "household": lazy_pgettext("audit", "Household"),
+    "village": lazy_pgettext("audit", "Village"),
+    "county": lazy_pgettext("audit", "County"),
+    "user": lazy_pgettext("audit", "User"),
+    "cadre": lazy_pgettext("audit", "Cadre"),
+    "device_token": lazy_pgettext("audit", "Device"),
+    "sample": lazy_pgettext("audit", "Sample"),
+    "flag": lazy_pgettext("audit", "Integrity flag"),
+    "export": lazy_pgettext("audit", "Export"),
+    "audit_log": lazy_pgettext("audit", "Audit trail"),
+}

@@ -5,7 +5,7 @@ from flask_login import current_user
 
 from fieldlog.permissions import roles_required
 from fieldlog.services import audit
-from fieldlog.services.audit_labels import DETAIL_LABELS
+from fieldlog.services.audit_labels import DETAIL_LABELS, OBJECT_LABELS
 from fieldlog.services.exports import audit_csv
 from fieldlog.views.admin.blueprint import bp
 
@@ -16,7 +16,8 @@ def _render(verdict=None, anchor_error: str | None = None, status: int = 200):
                         after=request.args.get("after", type=int))
     return render_template(
         "admin/audit.html", filters=filters, page=page, actions=audit.action_choices(),
-        labels=audit.ACTION_LABELS, detail_labels=DETAIL_LABELS, head=audit.head(), verdict=verdict,
+        labels=audit.ACTION_LABELS, detail_labels=DETAIL_LABELS,
+        object_labels=OBJECT_LABELS, head=audit.head(), verdict=verdict,
         anchor_error=anchor_error, anchor=request.form.get("anchor", "")), status
 
 
