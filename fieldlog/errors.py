@@ -62,6 +62,8 @@ _PAGES = {
           _l("The address may be mistyped, or the record is not in your area.")),
     405: (_l("The request could not be understood"),
           _l("Something in the form or the address was not right. Go back and try again.")),
+    413: (_l("The file is too large"),
+          _l("The server does not accept an upload this large. Choose a smaller file.")),
     500: (_l("Something went wrong"),
           _l("The server could not finish this request. Try again in a moment; if it "
              "happens again, tell your administrator.")),

@@ -71,6 +71,13 @@ def test_unexpected_error_on_a_page_is_the_apps_own_page(app, client, world, log
     assert "database fell over" not in page and "Internal Server Error" not in page
 
 
+def test_too_large_upload_on_a_page_says_so(app, client, world, login):
+    who = login("admin")
+    app.config["MAX_CONTENT_LENGTH"] = 1000
+    response = client.post("/register/import", data={"csrf_token": who.csrf, "file": "x" * 5000})
+    assert "文件太大" in _page_error(response, 413)
+
+
 def test_api_errors_stay_json_when_the_browser_asks_for_html(client):
     response = client.get("/api/v1/nothing-here", headers={"Accept": "text/html"})
     assert response.status_code == 404 and response.get_json()["error"] == "not_found"

@@ -1,4 +1,5 @@
 """Counts read right in English: "1 person", "2 people"; no "Township level level"."""
+import json
 import re
 import subprocess
 import sys
@@ -58,3 +59,14 @@ def test_leave_approvals_name_the_level_once(client, world, login):
     _english(client, login, "sup_t1")
     page = client.get("/leave/approvals").get_data(as_text=True)
     assert "Township level" in page and "level level" not in page
+
+
+def test_scripts_get_a_singular_for_a_count_of_one(client, world, login):
+    _english(client, login, "sec1")
+    page = client.get("/m/").get_data(as_text=True)
+    strings = json.loads(re.search(r'<script type="application/json" id="i18n">(.*?)</script>',
+                                   page, re.S).group(1))
+    assert strings["members_n_one"] == "{n} person" and strings["members_n"] == "{n} people"
+    assert strings["n_waiting_one"] == "{n} record waiting to send"
+    ui = (ROOT / "static/js/ui.js").read_text()
+    assert 'strings[`${key}_one`]' in ui  # t() picks the singular when {n} is 1
