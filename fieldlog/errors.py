@@ -1,6 +1,7 @@
 """Domain errors and the one JSON error shape: {"error": code, "message": text, "fields": {...}}."""
 from flask import Flask, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 
@@ -70,14 +71,20 @@ _PAGES = {
 }
 
 
-def _error_page(status: int):
+_CSRF_PAGE = (_l("The form has expired"),
+              _l("For your safety the form must be loaded again: go back, reload the page and "
+                 "send it again."))
+
+
+def _error_page(status: int, page: tuple | None = None, detail: str = ""):
     """Render an error in the app's layout and the reader's language, with a way home."""
     if status >= 500:
         from fieldlog.extensions import db
 
         db.session.rollback()  # the failed request may have left the session unusable
-    title, text = _PAGES.get(status, _PAGES[500 if status >= 500 else 400])
-    return render_template("errors/error.html", status=status, title=title, text=text), status
+    title, text = page or _PAGES.get(status, _PAGES[500 if status >= 500 else 400])
+    return render_template("errors/error.html", status=status, title=title, text=text,
+                           detail=detail), status
 
 
 def _wants_json() -> bool:
@@ -96,6 +103,8 @@ def register_error_handlers(app: Flask) -> None:
         if not _wants_json():
             if exc.code is None or exc.code < 400 or exc.response is not None:
                 return exc
+            if isinstance(exc, CSRFError):  # the technical reason, for whoever helps them
+                return _error_page(exc.code, _CSRF_PAGE, exc.description or "")
             return _error_page(exc.code)
         if exc.code == 413:
             return error_response("too_large", "The upload is larger than the server accepts.", 413)

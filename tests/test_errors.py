@@ -78,6 +78,13 @@ def test_too_large_upload_on_a_page_says_so(app, client, world, login):
     assert "文件太大" in _page_error(response, 413)
 
 
+def test_a_refused_form_token_says_to_reload_in_the_apps_page(client, world, login):
+    login("admin")
+    page = _page_error(client.post("/admin/audit/verify", data={}), 400)
+    assert "表单已过期" in page and 'data-testid="error-home"' in page
+    assert "The CSRF token is missing." in page  # the reason, for whoever helps
+
+
 def test_api_errors_stay_json_when_the_browser_asks_for_html(client):
     response = client.get("/api/v1/nothing-here", headers={"Accept": "text/html"})
     assert response.status_code == 404 and response.get_json()["error"] == "not_found"
