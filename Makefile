@@ -26,7 +26,7 @@ translations: $(VENV)/.installed
 
 # After changing UI strings: refresh the catalog, translate the new entries, commit the .po.
 i18n-update: $(VENV)/.installed
-	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext --project fieldlog -o translations/messages.pot .
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2 --project fieldlog -o translations/messages.pot .
 	$(VENV)/bin/pybabel update -i translations/messages.pot -d translations
 
 # Debian's Chromium and CJK fonts for the browser tests (Playwright's own download does not work here).

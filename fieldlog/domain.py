@@ -1,4 +1,7 @@
 """Vocabulary of the domain: household tags and their groups (访三老、走三户)."""
+from datetime import date, datetime
+
+from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 
 # Stable codes stored in the database; labels are translated for display.
@@ -94,3 +97,22 @@ DAY_REASON_LABELS = {"meeting": _l("Meeting"), "training": _l("Training"),  # �
 DAY_STATE_LABELS = {"records": _l("In village (records)"),  # 在村（有记录）
                     "marked": _l("In village (marked)"),  # 在村（标记）
                     "official": DAY_KIND_LABELS["official"], "leave": _l("Leave")}  # 请假
+
+_KIND_LABELS = {"meeting": MEETING_TYPE_LABELS, "action": ACTION_TYPE_LABELS,
+                "goal": GOAL_TYPE_LABELS}
+
+
+def record_title(record_type: str, title: str | None, kind: str | None,
+                 occurred_at: datetime | date | None) -> str:
+    """Return what a record is called: its title, or else its type and local date.
+
+    Every page that names a meeting, action or goal goes through here, so an untitled one never
+    shows as a blank or a dash ("支委会 · 2026年11月3日").
+    """
+    if title and title.strip():
+        return title.strip()
+    label = _KIND_LABELS.get(record_type, {}).get(kind or "")
+    bits = [str(label) if label else (kind or "")]
+    if occurred_at is not None:
+        bits.append(format_date(occurred_at, "medium"))
+    return " · ".join(b for b in bits if b) or "—"

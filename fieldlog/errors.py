@@ -1,5 +1,7 @@
 """Domain errors and the one JSON error shape: {"error": code, "message": text, "fields": {...}}."""
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 
@@ -51,12 +53,46 @@ def error_response(code: str, message: str, status: int, fields: dict | None = N
     return response
 
 
+# What an error page says, by status; any other status reads like a 400.
+_PAGES = {
+    400: (_l("The request could not be understood"),
+          _l("Something in the form or the address was not right. Go back and try again.")),
+    403: (_l("You have no permission for this page"),
+          _l("Your role or your area does not include this page or record.")),
+    404: (_l("Page not found"),
+          _l("The address may be mistyped, or the record is not in your area.")),
+    405: (_l("The request could not be understood"),
+          _l("Something in the form or the address was not right. Go back and try again.")),
+    413: (_l("The file is too large"),
+          _l("The server does not accept an upload this large. Choose a smaller file.")),
+    500: (_l("Something went wrong"),
+          _l("The server could not finish this request. Try again in a moment; if it "
+             "happens again, tell your administrator.")),
+}
+
+
+_CSRF_PAGE = (_l("The form has expired"),
+              _l("For your safety the form must be loaded again: go back, reload the page and "
+                 "send it again."))
+
+
+def _error_page(status: int, page: tuple | None = None, detail: str = ""):
+    """Render an error in the app's layout and the reader's language, with a way home."""
+    if status >= 500:
+        from fieldlog.extensions import db
+
+        db.session.rollback()  # the failed request may have left the session unusable
+    title, text = page or _PAGES.get(status, _PAGES[500 if status >= 500 else 400])
+    return render_template("errors/error.html", status=status, title=title, text=text,
+                           detail=detail), status
+
+
 def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
 def register_error_handlers(app: Flask) -> None:
-    """Answer API errors as JSON; pages keep Flask's HTML errors."""
+    """Answer API errors as JSON, and page errors with the app's own page."""
 
     @app.errorhandler(FieldlogError)
     def handle_domain_error(exc: FieldlogError):
@@ -65,7 +101,11 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def handle_http_error(exc: HTTPException):
         if not _wants_json():
-            return exc
+            if exc.code is None or exc.code < 400 or exc.response is not None:
+                return exc
+            if isinstance(exc, CSRFError):  # the technical reason, for whoever helps them
+                return _error_page(exc.code, _CSRF_PAGE, exc.description or "")
+            return _error_page(exc.code)
         if exc.code == 413:
             return error_response("too_large", "The upload is larger than the server accepts.", 413)
         code = (exc.name or "error").lower().replace(" ", "_")

@@ -3,7 +3,13 @@ from flask import Flask
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 
-from fieldlog.domain import ACTION_TYPE_LABELS, DAY_KIND_LABELS, MEETING_TYPE_LABELS, tag_label
+from fieldlog.domain import (
+    ACTION_TYPE_LABELS,
+    DAY_KIND_LABELS,
+    MEETING_TYPE_LABELS,
+    record_title,
+    tag_label,
+)
 
 
 def format_distance(metres: float | None) -> str:
@@ -34,5 +40,6 @@ def register_templating(app: Flask) -> None:
     app.jinja_env.filters["distance"] = format_distance
     app.jinja_env.globals["tag_label"] = tag_label
     app.jinja_env.globals["record_label_strings"] = record_label_strings
+    app.jinja_env.globals["record_title"] = record_title
     # Lets shared navigation link only to the pages this build has.
     app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions

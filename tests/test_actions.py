@@ -212,3 +212,27 @@ def test_action_status_summarises_in_two_queries(world, device):
     assert status[ids[0]]["pledge"]["overdue"] == 1
     assert status[ids[2]]["practical_deed"]["state"] == "under_way"
     assert status[ids[1]]["plan"] == {"state": None, "count": 0, "done": 0, "overdue": 0}
+
+
+def test_deed_photos_are_labelled_before_work_and_when_done_not_as_an_edit(
+        world, device, login, client, photos_dir):
+    deed, _ids = _deed_with_photos(world, device, photos_dir)
+    login("sup_t1")
+    page = client.get(f"/review/actions/{deed['id']}").get_data(as_text=True)
+    before = page.split('data-testid="before-photos"')[1].split('data-testid="after-photos"')[0]
+    after = page.split('data-testid="after-photos"')[1].split("</div>")[0]
+    assert "实施前" in before and "完成后" in after
+    assert "修改前" not in page and "修改后" not in page
+    login("sec1")
+    form = client.get("/m/actions/new?type=practical_deed").get_data(as_text=True)
+    assert "实施前" in form and "完成后" in form and "修改前" not in form
+
+
+def test_history_columns_still_read_before_and_after_the_edit(world, device, login, client):
+    phone = device(world.sec1)
+    action = action_payload(state="planned")
+    sync(phone, action)
+    sync(phone, {**action, "state": "under_way", "base_version": 1})
+    login("sup_t1")
+    page = client.get(f"/review/records/action/{action['id']}/history").get_data(as_text=True)
+    assert "修改前" in page and "修改后" in page and "实施前" not in page

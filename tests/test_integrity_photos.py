@@ -215,7 +215,8 @@ def test_no_camera_exif_flags_screenshots_only(world, phone1, photos_dir):
     screenshot, _ = visit_with_photo(phone1, world.h1[1], BASE, plain_png(), place=centre(
         world.v1))
     assert set(kinds(screenshot)) == {rules.NO_EXIF}
-    assert sentence(screenshot, rules.NO_EXIF).startswith("1 of 1 photos carry no camera")
+    assert sentence(screenshot, rules.NO_EXIF).startswith("Photos with no camera time")
+    assert sentence(screenshot, rules.NO_EXIF).endswith(": 1 of 1.")
     # The phone downscaled it but sent the facts it read: not a screenshot.
     told, _ = visit_with_photo(phone1, world.h1[1], BASE + timedelta(hours=1), plain_png(),
                                place=centre(world.v1),

@@ -287,3 +287,12 @@ def test_large_answers_are_gzipped_when_the_browser_accepts_it(client, login, wo
     plain = client.get("/map/data.json")
     assert "Content-Encoding" not in plain.headers and plain.get_json() == payload
     assert response.headers["Cache-Control"] == "private, no-store"
+
+
+def test_an_untitled_meeting_is_labelled_by_its_type(client, login, world, records):
+    meeting = db.session.get(Meeting, records["meeting"])
+    meeting.title, meeting.meeting_type = "", "branch_committee"
+    db.session.commit()
+    login("sup_county")
+    data = _data(client, kind="meeting")
+    assert data["labels"][data["points"]["l"][0]] == "支委会"

@@ -12,7 +12,8 @@ def test_every_msgid_has_a_chinese_translation(tmp_path):
     pot = tmp_path / "messages.pot"
     pybabel = Path(sys.executable).parent / "pybabel"
     subprocess.run([str(pybabel), "-q", "extract",
-                    "-F", "babel.cfg", "-k", "_l", "-k", "lazy_gettext", "-o", str(pot), "."],
+                    "-F", "babel.cfg", "-k", "_l", "-k", "lazy_gettext",
+                    "-k", "lazy_pgettext:1c,2", "-o", str(pot), "."],
                    cwd=ROOT, check=True)
     with pot.open("rb") as f:
         wanted = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(f) if m.id}

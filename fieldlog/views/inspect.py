@@ -6,7 +6,7 @@ here changes a record: the services only write check tasks, presence checks and 
 from datetime import date, timedelta
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_timezone
+from flask_babel import get_timezone, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -104,8 +104,9 @@ def draw():
     except FieldlogError as exc:
         flash(exc.message, "error")
         return _index(form, exc.status)
-    flash(_("Sample drawn: %(n)s records to check. Seed %(seed)s is kept with it.",
-            n=len(sample.tasks), seed=sample.seed), "success")
+    flash(ngettext("Sample drawn: %(num)s record to check. Seed %(seed)s is kept with it.",
+                   "Sample drawn: %(num)s records to check. Seed %(seed)s is kept with it.",
+                   len(sample.tasks), seed=sample.seed), "success")
     return redirect(url_for("inspect.sample", sample_id=sample.id))
 
 

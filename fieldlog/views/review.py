@@ -12,6 +12,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from fieldlog.errors import Conflict, Forbidden, Invalid, NotFound
@@ -109,7 +110,8 @@ def bulk_approve():
     if not result.approved and not result.skipped:
         flash(_("Tick the records to approve first."), "warning")
     else:
-        flash(_("%(n)s record(s) approved.", n=len(result.approved)), "success")
+        flash(ngettext("%(num)s record approved.", "%(num)s records approved.",
+                       len(result.approved)), "success")
     reasons = {"stale": _("changed by its author since you opened the page"),
                "decided": _("already reviewed"), "not_found": _("not in your scope"),
                "invalid": _("not a record")}

@@ -2,7 +2,8 @@
 
 let strings = null;
 
-/** Return the translated string `key` with {name} placeholders filled from `vars`. */
+/** Return the translated string `key` with {name} placeholders filled from `vars`.
+ *  A count of one ({n} is 1) takes the singular `key_one` when the page gives it (ngettext). */
 export function t(key, vars = {}) {
   if (!strings) {
     strings = {};
@@ -13,7 +14,8 @@ export function t(key, vars = {}) {
       } catch (_) { /* absent */ }
     }
   }
-  const text = strings[key] || key;
+  const one = String(vars.n) === "1" && strings[`${key}_one`];
+  const text = one || strings[key] || key;
   return text.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? String(vars[name]) : m));
 }
 

@@ -22,6 +22,7 @@ from datetime import date, datetime, time, timedelta
 
 from flask import has_request_context
 from flask_babel import get_timezone, gettext
+from flask_babel import ngettext as babel_ngettext
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import aliased
 
@@ -48,6 +49,13 @@ def translated(message: str, **params) -> str:
 
 
 _ = translated  # so `pybabel extract` finds the messages
+
+
+def ngettext(singular: str, plural: str, num: int, **params) -> str:
+    """Translate a count's message like `translated`, in the singular or the plural."""
+    if has_request_context():
+        return babel_ngettext(singular, plural, num, **params)
+    return (singular if num == 1 else plural) % {"num": num, **params}
 
 
 @dataclass(frozen=True)
@@ -180,8 +188,11 @@ def _prepare(inspector: User, scope_unit_id: int, period_start: date, period_end
     cadres = len({c.author_id for c in candidates})
     if size < cadres:
         raise Invalid(
-            _("%(n)s cadres have records in this scope and period, and every cadre must be "
-              "represented: choose a size of at least %(n)s, or a smaller scope.", n=cadres),
+            ngettext("%(num)s cadre has records in this scope and period, and every cadre must "
+                     "be represented: choose a size of at least %(num)s, or a smaller scope.",
+                     "%(num)s cadres have records in this scope and period, and every cadre "
+                     "must be represented: choose a size of at least %(num)s, or a smaller "
+                     "scope.", cadres),
             code="size_below_cadres", fields={"size": [f"At least {cadres}."]})
     return unit, candidates
 

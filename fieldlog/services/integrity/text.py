@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from flask_babel import format_datetime, format_decimal
+from flask_babel import format_datetime, format_decimal, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -37,6 +37,34 @@ def _num(value: float) -> str:
 def _accuracy(params: dict) -> str:
     accuracy = params.get("accuracy_m")
     return format_distance(accuracy) if accuracy is not None else _("unknown")
+
+
+def _units(count: int, unit: str) -> str:
+    if unit == "year":
+        return ngettext("%(num)s year", "%(num)s years", count)
+    if unit == "day":
+        return ngettext("%(num)s day", "%(num)s days", count)
+    if unit == "hour":
+        return ngettext("%(num)s hour", "%(num)s hours", count)
+    return ngettext("%(num)s minute", "%(num)s minutes", count)
+
+
+def humanize_hours(hours: float) -> str:
+    """Say a length of time in its two largest units: "18 years 46 days", "2 days 1 hour"."""
+    hours = abs(hours)
+    if hours < 1:
+        return _units(max(1, round(hours * 60)), "minute")
+    if hours < 24:
+        return _units(round(hours), "hour")
+    days = hours / 24
+    if days < 365:
+        whole, rest = int(days), round((days - int(days)) * 24)
+        whole, rest = (whole + 1, 0) if rest == 24 else (whole, rest)
+        return " ".join([_units(whole, "day")] + ([_units(rest, "hour")] if rest else []))
+    years = int(days // 365)
+    rest = round(days - years * 365)
+    years, rest = (years + 1, 0) if rest == 365 else (years, rest)
+    return " ".join([_units(years, "year")] + ([_units(rest, "day")] if rest else []))
 
 
 def _when(iso: str) -> str:
@@ -74,13 +102,14 @@ def describe(flag: Flag) -> str:
                  "that claim visit times spread over %(days)s days.", count=_num(p["count"]),
                  minutes=_num(p["minutes"]), days=_num(p["days"]))
     if kind == rules.EXIF_TIME:
-        args = {"taken": p["taken_at"].replace("T", " ")[:16], "hours": _num(abs(p["hours"])),
-                "limit": _num(p["limit_hours"])}
+        args = {"taken": p["taken_at"].replace("T", " ")[:16],
+                "duration": humanize_hours(p["hours"]),
+                "limit": humanize_hours(p["limit_hours"])}
         if p["hours"] > 0:
-            return _("A photo's camera time (%(taken)s) is %(hours)s hours after the visit "
-                     "time; more than %(limit)s hours apart.", **args)
-        return _("A photo's camera time (%(taken)s) is %(hours)s hours before the visit time; "
-                 "more than %(limit)s hours apart.", **args)
+            return _("A photo's camera time (%(taken)s) is %(duration)s after the visit time; "
+                     "more than %(limit)s apart.", **args)
+        return _("A photo's camera time (%(taken)s) is %(duration)s before the visit time; "
+                 "more than %(limit)s apart.", **args)
     if kind == rules.EXIF_PLACE:
         if p.get("against") == "village":
             return _("A photo was taken %(distance)s from %(village)s's centre, and the visit "
@@ -92,8 +121,8 @@ def describe(flag: Flag) -> str:
                  distance=format_distance(p["distance_m"]), accuracy=_accuracy(p),
                  limit=format_distance(p["limit_m"]))
     if kind == rules.NO_EXIF:
-        return _("%(count)s of %(total)s photos carry no camera time, place or camera, as "
-                 "screenshots and forwarded images do.", count=_num(p["count"]),
+        return _("Photos with no camera time, place or camera, as screenshots and forwarded "
+                 "images have: %(count)s of %(total)s.", count=_num(p["count"]),
                  total=_num(p["total"]))
     if kind == rules.DUPLICATE_PHOTO:
         if p.get("same_author"):

@@ -5,13 +5,13 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask import has_request_context, request
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import Select, insert, select, text
 
 from fieldlog.extensions import db
 from fieldlog.models import AuditEntry, User
 from fieldlog.models.base import utcnow
+from fieldlog.services.people.audit_labels import ACTION_LABELS
 from fieldlog.timefmt import local_midnight_utc
 
 GENESIS = "0" * 64
@@ -162,20 +162,6 @@ def verify(anchor: tuple[int, str] | None = None, batch: int = 5000) -> Verdict:
         problems.append(f"anchored entry {anchor[0]} is gone: entries were cut off the end")
     return Verdict(not problems, checked, last.id if last else None,
                    last.hash if last else None, problems)
-
-
-# Actions this part of the app writes; the search form also offers any other action found.
-ACTION_LABELS = {
-    "visit.create": _l("Visit stored"),
-    "visit.conflict": _l("Visit refused: same ID, other content"),
-    "photo.create": _l("Photo stored"),
-    "phone.reveal": _l("Phone number revealed"),
-    "export.visits": _l("Visits exported"),
-    "export.register_full": _l("Full household register exported"),
-    "audit.export": _l("Audit trail exported"),
-    "audit.verify": _l("Audit trail verified"),
-    "privacy.anonymise": _l("Personal data anonymised"),
-}
 
 
 @dataclass

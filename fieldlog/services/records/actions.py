@@ -5,7 +5,12 @@ from datetime import date
 
 from sqlalchemy import and_, func, select
 
-from fieldlog.domain import ACTION_STATE_LABELS, ACTION_TYPE_LABELS, GOAL_TYPE_LABELS
+from fieldlog.domain import (
+    ACTION_STATE_LABELS,
+    ACTION_TYPE_LABELS,
+    GOAL_TYPE_LABELS,
+    record_title,
+)
 from fieldlog.errors import NotFound
 from fieldlog.extensions import db
 from fieldlog.models import (
@@ -127,14 +132,16 @@ def evidence_for(goal_ids: list[str]) -> dict[str, list[Evidence]]:
             GoalLink.record_type == "meeting", GoalLink.record_id == Meeting.id))
         .where(GoalLink.goal_id.in_(goal_ids))).all()
     for goal_id, m in meetings:
-        result[str(goal_id)].append(Evidence("meeting", m.id, m.title or meeting_label(
-            m.meeting_type), meeting_label(m.meeting_type), m.occurred_at))
+        result[str(goal_id)].append(Evidence("meeting", m.id, record_title(
+            "meeting", m.title, m.meeting_type, m.occurred_at), meeting_label(m.meeting_type),
+            m.occurred_at))
     actions = db.session.execute(
         select(GoalLink.goal_id, Action).join(Action, and_(
             GoalLink.record_type == "action", GoalLink.record_id == Action.id))
         .where(GoalLink.goal_id.in_(goal_ids))).all()
     for goal_id, a in actions:
-        result[str(goal_id)].append(Evidence("action", a.id, a.title, action_label(
+        result[str(goal_id)].append(Evidence("action", a.id, record_title(
+            "action", a.title, a.action_type, a.occurred_at), action_label(
             a.action_type), a.occurred_at, a.state))
     for rows in result.values():
         rows.sort(key=lambda e: e.occurred_at, reverse=True)

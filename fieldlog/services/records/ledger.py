@@ -18,6 +18,7 @@ from fieldlog.domain import (  # noqa: F401  (the ledger's pages take them from 
     LEDGER_CATEGORY_LABELS,
     LEDGER_HANDLER_LABELS,
     LEDGER_STATE_LABELS,
+    record_title,
 )
 from fieldlog.errors import Invalid, NotFound
 from fieldlog.extensions import db
@@ -223,10 +224,11 @@ def item_sources(item: LedgerItem) -> list[Source]:
                 .where(Visit.id.in_(visit_ids))):
             found[visit_id] = Source("visit", visit_id, at, f"{name} {label}".strip())
     if meeting_ids:
-        for meeting_id, at, title in db.session.execute(
-                select(Meeting.id, Meeting.occurred_at, Meeting.title)
+        for meeting_id, at, title, kind in db.session.execute(
+                select(Meeting.id, Meeting.occurred_at, Meeting.title, Meeting.meeting_type)
                 .where(Meeting.id.in_(meeting_ids))):
-            found[meeting_id] = Source("meeting", meeting_id, at, title)
+            found[meeting_id] = Source("meeting", meeting_id, at,
+                                       record_title("meeting", title, kind, at))
     sources = [found.get(link.record_id) or Source(link.record_type, link.record_id, None, "")
                for link in links]
     return sorted(sources, key=lambda s: s.occurred_at or datetime.max)

@@ -15,6 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import delete, insert, select, update
 
 from fieldlog.domain import SANHU, SANLAO, TAGS
@@ -378,8 +379,9 @@ def import_register(user: User, village_id: int, data: bytes, filename: str = ""
     """Import a whole file or nothing: Invalid lists every row error; audited and committed."""
     preview = preview_register(user, village_id, data, filename)
     if preview.errors:
-        raise Invalid(_("The file has %(n)s error(s); nothing was imported.",
-                        n=len(preview.errors)), code="register_errors",
+        raise Invalid(ngettext("The file has %(num)s error; nothing was imported.",
+                               "The file has %(num)s errors; nothing was imported.",
+                               len(preview.errors)), code="register_errors",
                       fields={"rows": [str(e) for e in preview.errors]})
     new = [r for r in preview.rows if r.action == "new"]
     changed = [r for r in preview.rows if r.action == "update"]

@@ -17,8 +17,20 @@ from datetime import UTC, date, timedelta
 from operator import itemgetter
 from urllib.parse import urlsplit
 
-from sqlalchemy import BigInteger, Integer, String, cast, extract, func, select, type_coerce
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    String,
+    case,
+    cast,
+    extract,
+    func,
+    literal,
+    select,
+    type_coerce,
+)
 
+from fieldlog.domain import record_title
 from fieldlog.extensions import db
 from fieldlog.models import Household, Meeting, OrgUnit, User, Visit
 from fieldlog.permissions import scope_village_ids
@@ -242,7 +254,7 @@ def map_data(user: User, filters: MapFilters, crs: str = "wgs84") -> dict:
     cadre_index: dict[int, int] = {}
     label_index: dict[tuple[int, object], int] = {}
     unlocated = 0
-    sources = {"visit": (Visit, _id_text(Visit.household_id)), "meeting": (Meeting, Meeting.title)}
+    sources = {"visit": (Visit, _id_text(Visit.household_id)), "meeting": (Meeting, _MEETING_LABEL)}
     scale = COORD_SCALE
     for kind_no, kind in enumerate(KINDS):
         if kind not in filters.kinds or not villages:
@@ -288,8 +300,20 @@ def _village_columns(villages: list[OrgUnit], convert) -> dict:
     return columns
 
 
+# A meeting is labelled by its title, or when it has none by its type (the code after _UNTITLED).
+_UNTITLED = "\x1f"
+_MEETING_LABEL = case((func.coalesce(func.trim(Meeting.title), "") == "",
+                       literal(_UNTITLED, String) + Meeting.meeting_type), else_=Meeting.title)
+
+
+def _meeting_label(value: str | None) -> str:
+    if value and value.startswith(_UNTITLED):
+        return record_title("meeting", None, value[len(_UNTITLED):], None)
+    return value or ""
+
+
 def _labels(label_index: dict[tuple[int, object], int]) -> list[str]:
-    """Resolve a visit's household to "head name · house label"; meetings keep their title."""
+    """Resolve a visit's household to "head name · house label", a meeting to its title or type."""
     visit_no = KINDS.index("visit")
     household_ids = [value for kind, value in label_index if kind == visit_no]
     households = {}
@@ -300,5 +324,5 @@ def _labels(label_index: dict[tuple[int, object], int]) -> list[str]:
         households.update({h_id: f"{name} · {label}" for h_id, name, label in rows})
     labels = [""] * len(label_index)
     for (kind, value), n in label_index.items():
-        labels[n] = households.get(value, "") if kind == visit_no else (value or "")
+        labels[n] = households.get(value, "") if kind == visit_no else _meeting_label(value)
     return labels

@@ -18,7 +18,7 @@ from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
 from sqlalchemy import and_, case, func, literal, or_, select, text, union_all
 
-from fieldlog.domain import SANHU, SANLAO
+from fieldlog.domain import SANHU, SANLAO, record_title
 from fieldlog.errors import Invalid, NotFound
 from fieldlog.extensions import db
 from fieldlog.models import (
@@ -630,13 +630,16 @@ class RecentRecord:
 
 def recent_records(cadre_id: int, limit: int = 15) -> list[RecentRecord]:
     """Return the cadre's latest records of every kind, newest first."""
-    titles = {"visit": Household.head_name, "meeting": Meeting.title, "action": Action.title,
-              "ledger_item": LedgerItem.content}
+    titles = {"visit": (Household.head_name, literal(None)),
+              "meeting": (Meeting.title, Meeting.meeting_type),
+              "action": (Action.title, Action.action_type),
+              "ledger_item": (LedgerItem.content, literal(None))}
     found = []
     for kind, model in REVIEWED.items():
-        stmt = select(model.id, model.occurred_at, titles[kind], model.status).where(
+        stmt = select(model.id, model.occurred_at, *titles[kind], model.status).where(
             model.author_id == cadre_id).order_by(model.occurred_at.desc()).limit(limit)
         if kind == "visit":
             stmt = stmt.join(Household, Household.id == Visit.household_id)
-        found += [RecentRecord(kind, *row) for row in db.session.execute(stmt)]
+        found += [RecentRecord(kind, rid, at, record_title(kind, title, code, at), status)
+                  for rid, at, title, code, status in db.session.execute(stmt)]
     return sorted(found, key=lambda r: r.occurred_at, reverse=True)[:limit]

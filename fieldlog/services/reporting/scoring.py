@@ -8,7 +8,7 @@ supervisors' manual scores.
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -233,7 +233,8 @@ def save_rubric(actor: User, rubric: Any) -> None:
     """Validate and store the actor's county rubric (audited); Invalid lists every problem."""
     problems = validate_rubric(rubric)
     if problems:
-        raise Invalid(_("The rubric was not saved: %(n)s problem(s).", n=len(problems)),
+        raise Invalid(ngettext("The rubric was not saved: %(num)s problem.",
+                               "The rubric was not saved: %(num)s problems.", len(problems)),
                       fields={"rubric": problems})
     county = db.session.get(OrgUnit, county_id_of(actor.scope_unit))
     set_county_setting(actor, county, "scoring_rubric", rubric)

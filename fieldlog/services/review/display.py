@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from flask_babel import format_datetime
+from flask_babel import format_datetime, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, union_all
@@ -27,6 +27,7 @@ from fieldlog.domain import (
     LEDGER_HANDLER_LABELS,
     MEETING_TYPE_LABELS,
     RECORD_STATUS_LABELS,
+    record_title,
 )
 from fieldlog.extensions import db
 from fieldlog.models import (
@@ -43,6 +44,7 @@ from fieldlog.models import (
     User,
     Visit,
 )
+from fieldlog.services.review.textdiff import word_diff
 from fieldlog.timefmt import local_midnight_utc, to_utc_naive
 
 # Types a supervisor reviews (leave has its own approval chain).
@@ -128,7 +130,10 @@ def summary(record_type: str, row: Any) -> str:
         return " · ".join(p for p in (who, _clip(row.requests or row.heard)) if p)
     if record_type in ("meeting", "action", "goal"):
         kind = {"meeting": "meeting_type", "action": "action_type", "goal": "goal_type"}
-        bits = [_choice(kind[record_type], getattr(row, kind[record_type])), _clip(row.title)]
+        code = getattr(row, kind[record_type])
+        title = _clip(row.title)
+        bits = [_choice(kind[record_type], code) if title else "",
+                record_title(record_type, title, code, row.occurred_at)]
         if record_type == "action":
             bits.append(_choice("state", row.state))
         return " · ".join(b for b in bits if b)
@@ -170,9 +175,9 @@ def display_value(name: str, value: Any, households: dict[str, str] | None = Non
         text = f"{value['lat']:.5f}, {value['lon']:.5f}"
         return f"{text} (±{round(accuracy)} m)" if accuracy is not None else text
     if name == "photo_ids":
-        return _("%(n)s photo(s)", n=len(value))
+        return ngettext("%(num)s photo", "%(num)s photos", len(value))
     if name == "goal_ids":
-        return _("%(n)s goal(s)", n=len(value))
+        return ngettext("%(num)s goal", "%(num)s goals", len(value))
     if name == "source":
         return type_label(value.get("type", ""))
     if name in ("occurred_at", "located_at"):
@@ -184,10 +189,34 @@ def display_value(name: str, value: Any, households: dict[str, str] | None = Non
 
 @dataclass
 class Change:
+    """One changed field: its label, the values as read, and each value in parts.
+
+    `old_parts`/`new_parts` are (changed, text) pairs; changed text is what was removed from the
+    old value or added in the new one, so a page can mark just the words that changed.
+    """
+
     name: str
     label: str
     old: str
     new: str
+    old_parts: list[tuple[bool, str]] = field(default_factory=list)
+    new_parts: list[tuple[bool, str]] = field(default_factory=list)
+
+
+_NOT_PROSE = {"household_id", "occurred_at", "located_at", "location", "source", "photo_ids",
+              "goal_ids", *CHOICES}
+
+
+def _change(record_type: str, name: str, before: Any, after: Any,
+            households: dict[str, str] | None) -> Change:
+    old = display_value(name, before, households)
+    new = display_value(name, after, households)
+    if name not in _NOT_PROSE and isinstance(before, str) and isinstance(after, str) \
+            and before.strip() and after.strip():
+        old_parts, new_parts = word_diff(old, new)
+    else:  # a choice, a time, a place, or a value added or removed: the whole value changed
+        old_parts, new_parts = [(before not in (None, "", []), old)], [(True, new)]
+    return Change(name, field_label(record_type, name), old, new, old_parts, new_parts)
 
 
 @dataclass
@@ -237,9 +266,7 @@ def diff(record_type: str, old: dict, new: dict,
         before, after = old.get(name), new.get(name)
         if before == after or (name == "photo_ids" and set(before or []) == set(after or [])):
             continue
-        changes.append(Change(name, field_label(record_type, name),
-                              display_value(name, before, households),
-                              display_value(name, after, households)))
+        changes.append(_change(record_type, name, before, after, households))
     return changes
 
 

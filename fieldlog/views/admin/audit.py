@@ -5,6 +5,7 @@ from flask_login import current_user
 
 from fieldlog.permissions import roles_required
 from fieldlog.services.people import audit
+from fieldlog.services.people.audit_labels import DETAIL_LABELS, OBJECT_LABELS
 from fieldlog.services.reporting.visit_exports import audit_csv
 from fieldlog.views.admin.blueprint import bp
 
@@ -15,7 +16,8 @@ def _render(verdict=None, anchor_error: str | None = None, status: int = 200):
                         after=request.args.get("after", type=int))
     return render_template(
         "admin/audit.html", filters=filters, page=page, actions=audit.action_choices(),
-        labels=audit.ACTION_LABELS, head=audit.head(), verdict=verdict,
+        labels=audit.ACTION_LABELS, detail_labels=DETAIL_LABELS,
+        object_labels=OBJECT_LABELS, head=audit.head(), verdict=verdict,
         anchor_error=anchor_error, anchor=request.form.get("anchor", "")), status
 
 
