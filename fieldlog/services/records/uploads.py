@@ -15,13 +15,20 @@ from fieldlog.services.people.audit import record
 from fieldlog.services.records.events import announce_committed
 from fieldlog.services.records.kinds import KINDS
 from fieldlog.services.records.photos import PhotoRejected, process_photo
-from fieldlog.storage import LocalFolderStore, PhotoStore, photo_keys
+from fieldlog.storage import STORE_SETTINGS, PhotoStore, photo_keys, store_from_config
 from fieldlog.timefmt import local_midnight_utc
 
 
 def photo_store() -> PhotoStore:
-    """Return the configured photo store (a local folder unless configured otherwise)."""
-    return LocalFolderStore(current_app.config["PHOTO_DIR"])
+    """Return the configured photo store (a local folder unless PHOTO_STORE names another)."""
+    # Kept per app: an S3 client is costly to build and safe to share between threads. Built
+    # on first use, so each gunicorn worker makes its own after the fork.
+    settings = tuple(current_app.config.get(name) for name in STORE_SETTINGS)
+    cached = current_app.extensions.get("fieldlog.photo_store")
+    if cached is None or cached[0] != settings:
+        cached = (settings, store_from_config(current_app.config))
+        current_app.extensions["fieldlog.photo_store"] = cached
+    return cached[1]
 
 
 def _same_upload(photo: Photo, user: User, record_id: str, sha256: str) -> bool:
