@@ -15,6 +15,10 @@ _KEY = re.compile(r"[a-z0-9][a-z0-9._-]*(?:/[a-z0-9][a-z0-9._-]*)*")
 _MAX_KEY_LENGTH = 512
 
 
+class StoreUnavailable(OSError):
+    """The store could not be reached or refused the request; the caller may retry later."""
+
+
 class StoredObject(NamedTuple):
     """An open stored object: a binary stream the caller must close, and its size in bytes."""
 

@@ -6,16 +6,35 @@ users after its scope check (docs/security.md); it never hands out object URLs.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import BinaryIO
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from fieldlog.storage import StoredObject, validate_key
+from fieldlog.storage import StoredObject, StoreUnavailable, validate_key
 
 # Codes an S3 server answers for "no such object" (HEAD has no body, so only its status).
 _MISSING = {"NoSuchKey", "404", "NotFound"}
+
+
+def _missing(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") in _MISSING
+
+
+@contextmanager
+def _unavailable_on_error(key: str) -> Iterator[None]:
+    """Turn S3 failures other than "no such key" into StoreUnavailable (an OSError)."""
+    try:
+        yield
+    except ClientError as exc:
+        if _missing(exc):
+            raise KeyError(key) from None
+        raise StoreUnavailable(f"photo store refused {key}: {exc}") from exc
+    except BotoCoreError as exc:  # unreachable endpoint, timeout, bad credentials config…
+        raise StoreUnavailable(f"photo store unreachable for {key}: {exc}") from exc
 
 
 class _Body(io.RawIOBase):
@@ -62,8 +81,9 @@ class S3Store:
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
         """Store `data`; S3 answers only once the object is durably stored, and atomically."""
-        self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data,
-                               ContentType=content_type)
+        with _unavailable_on_error(key):
+            self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data,
+                                   ContentType=content_type)
 
     def get(self, key: str) -> bytes:
         """Return the stored bytes; raise KeyError if the key holds nothing."""
@@ -72,25 +92,21 @@ class S3Store:
 
     def open(self, key: str) -> StoredObject:
         """Return a stream of the object and its size; raise KeyError if it is missing."""
-        try:
+        with _unavailable_on_error(key):
             answer = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in _MISSING:
-                raise KeyError(key) from None
-            raise
         stream: BinaryIO = io.BufferedReader(_Body(answer["Body"]), buffer_size=256 * 1024)
         return StoredObject(stream, int(answer["ContentLength"]))
 
     def exists(self, key: str) -> bool:
         """Tell whether an object is stored under `key`."""
         try:
-            self.client.head_object(Bucket=self.bucket, Key=self._key(key))
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in _MISSING:
-                return False
-            raise
+            with _unavailable_on_error(key):
+                self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+        except KeyError:
+            return False
         return True
 
     def delete(self, key: str) -> None:
         """Remove the object under `key`; a missing object is not an error."""
-        self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+        with _unavailable_on_error(key):
+            self.client.delete_object(Bucket=self.bucket, Key=self._key(key))

@@ -94,3 +94,24 @@ def test_without_photo_store_the_local_folder_is_used(app, world, phone_with_vis
     assert isinstance(store, LocalFolderStore)
     assert str(store.root) == str(Path(app.config["PHOTO_DIR"]).resolve())
     assert store.exists(db.session.get(Photo, photo["id"]).thumb_key)
+
+
+def test_an_unreachable_store_is_a_retryable_503_and_stores_nothing(
+        app, s3_settings, world, phone_with_visit, photos_dir):  # noqa: F811
+    from tests.fixtures.seaweed import _free_ports
+
+    app.config.update(s3_settings | {"S3_ENDPOINT_URL": f"http://127.0.0.1:{_free_ports(1)[0]}"})
+    response = upload(phone_with_visit, photos_dir / PHOTO)
+    assert response.status_code == 503, response.get_data(as_text=True)[:300]
+    assert response.get_json()["error"] == "store_unavailable"
+    assert db.session.query(Photo).count() == 0
+
+
+def test_viewing_while_the_store_is_unreachable_is_503(s3_app, client, world, login,
+                                                       phone_with_visit, photos_dir):  # noqa: F811
+    from tests.fixtures.seaweed import _free_ports
+
+    photo = upload(phone_with_visit, photos_dir / PHOTO).get_json()
+    s3_app.config["S3_ENDPOINT_URL"] = f"http://127.0.0.1:{_free_ports(1)[0]}"
+    login("sup_t1")
+    assert client.get(f"/review/photos/{photo['id']}/thumb").status_code == 503

@@ -30,12 +30,16 @@ class _Chunks:
 
 
 def stored_photo(key: str, mimetype: str) -> Response:
-    """Stream the object under `key` in chunks (an original may be 25 MB); 404 if it is gone."""
+    """Stream the object under `key` in chunks (an original may be 25 MB); 404 if it is gone,
+    503 if the store cannot be reached."""
     try:
         stored = photo_store().open(key)
     except KeyError:
         log.warning("photo object %s is missing from the store", key)
         abort(404)
+    except OSError as exc:  # the store is down or refused: try again later, not a crash
+        log.error("photo object %s unreadable: %s", key, exc)
+        abort(503)
     response = Response(_Chunks(stored.stream), mimetype=mimetype, direct_passthrough=True)
     response.content_length = stored.size
     response.headers["Cache-Control"] = "private, max-age=86400, immutable"
