@@ -25,6 +25,14 @@ class Config:
     )
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     PHOTO_DIR = os.environ.get("PHOTO_DIR", str(INSTANCE / "photos"))
+    # The photo store: empty = the folder PHOTO_DIR; `s3://bucket[/prefix]` = an S3-compatible
+    # object store (docs/deploy.md). S3 credentials and region fall back to boto3's own lookup
+    # (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION, a profile, a role).
+    PHOTO_STORE = os.environ.get("PHOTO_STORE", "")
+    S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL", "")
+    S3_ACCESS_KEY_ID = os.environ.get("S3_ACCESS_KEY_ID", "")
+    S3_SECRET_ACCESS_KEY = os.environ.get("S3_SECRET_ACCESS_KEY", "")
+    S3_REGION = os.environ.get("S3_REGION") or os.environ.get("AWS_REGION", "")
     MAX_PHOTO_BYTES = int(os.environ.get("MAX_PHOTO_BYTES", 25 * 1024 * 1024))
     MAX_PHOTO_PIXELS = int(os.environ.get("MAX_PHOTO_PIXELS", 60_000_000))
     MAX_CONTENT_LENGTH = MAX_PHOTO_BYTES + 1024 * 1024

@@ -46,6 +46,11 @@ class QuotaExceeded(FieldlogError):
     code = "quota_exceeded"
 
 
+class Unavailable(FieldlogError):
+    status = 503
+    code = "unavailable"
+
+
 def error_response(code: str, message: str, status: int, fields: dict | None = None):
     """Build the API's one error shape."""
     response = jsonify({"error": code, "message": message, "fields": fields or {}})

@@ -1,12 +1,13 @@
-"""Where photo bytes live: an interface, a local-folder store and the key layout."""
+"""Where photo bytes live: an interface, a local-folder store, the key layout, the choice."""
 from __future__ import annotations
 
 import os
 import re
 import tempfile
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import BinaryIO, NamedTuple, Protocol, runtime_checkable
 
 # Keys are made by the server, never from client input: lowercase path segments that
 # cannot be empty, start with a dot ("..", hidden or temp files) or start with "/".
@@ -14,15 +15,29 @@ _KEY = re.compile(r"[a-z0-9][a-z0-9._-]*(?:/[a-z0-9][a-z0-9._-]*)*")
 _MAX_KEY_LENGTH = 512
 
 
+class StoreUnavailable(OSError):
+    """The store could not be reached or refused the request; the caller may retry later."""
+
+
+class StoredObject(NamedTuple):
+    """An open stored object: a binary stream the caller must close, and its size in bytes."""
+
+    stream: BinaryIO
+    size: int
+
+
 @runtime_checkable
 class PhotoStore(Protocol):
-    """What the app needs from a photo store; an S3-compatible backend implements the same."""
+    """What the app needs from a photo store: a local folder or S3 (`storage_s3.S3Store`)."""
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
         """Store `data` under `key`, replacing any previous object atomically."""
 
     def get(self, key: str) -> bytes:
         """Return the bytes under `key`; raise KeyError if there are none."""
+
+    def open(self, key: str) -> StoredObject:
+        """Open the object under `key` for streaming; raise KeyError if there is none."""
 
     def exists(self, key: str) -> bool:
         """Tell whether an object is stored under `key`."""
@@ -83,6 +98,14 @@ class LocalFolderStore:
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise KeyError(key) from None
 
+    def open(self, key: str) -> StoredObject:
+        """Open the stored file for streaming; raise KeyError if the key holds nothing."""
+        try:
+            stream = self._path(key).open("rb")
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise KeyError(key) from None
+        return StoredObject(stream, os.fstat(stream.fileno()).st_size)
+
     def exists(self, key: str) -> bool:
         """Tell whether a file is stored under `key`."""
         return self._path(key).is_file()
@@ -93,3 +116,28 @@ class LocalFolderStore:
             self._path(key).unlink()
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             pass
+
+
+# The settings that choose and reach the store (fieldlog.config.Config reads them).
+STORE_SETTINGS = ("PHOTO_STORE", "PHOTO_DIR", "S3_ENDPOINT_URL", "S3_ACCESS_KEY_ID",
+                  "S3_SECRET_ACCESS_KEY", "S3_REGION")
+
+
+def store_from_config(config: Mapping) -> PhotoStore:
+    """Return the store PHOTO_STORE names: `s3://bucket[/prefix]`, a folder, or else PHOTO_DIR."""
+    spec = (config.get("PHOTO_STORE") or "").strip()
+    if spec.startswith("s3://"):
+        bucket, _, prefix = spec.removeprefix("s3://").partition("/")
+        if not bucket:
+            raise ValueError("PHOTO_STORE=s3://… needs a bucket name, e.g. s3://fieldlog-photos")
+        from fieldlog.storage_s3 import S3Store  # boto3 is loaded only when S3 is used
+
+        return S3Store(bucket, prefix, endpoint_url=config.get("S3_ENDPOINT_URL"),
+                       access_key_id=config.get("S3_ACCESS_KEY_ID"),
+                       secret_access_key=config.get("S3_SECRET_ACCESS_KEY"),
+                       region=config.get("S3_REGION"))
+    if spec.startswith("file://"):
+        spec = spec.removeprefix("file://")
+    elif "://" in spec:
+        raise ValueError(f"PHOTO_STORE must be s3://bucket or a folder, not {spec!r}")
+    return LocalFolderStore(spec or config["PHOTO_DIR"])

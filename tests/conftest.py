@@ -2,6 +2,7 @@
 import os
 import re
 import shutil
+import uuid
 from datetime import date, datetime, time
 from pathlib import Path
 from types import SimpleNamespace
@@ -74,6 +75,26 @@ def photos_dir() -> Path:
     path = testdata_photos()
     assert path.is_dir(), f"real test photos missing at {path}"
     return path
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """Run a real S3-compatible server (SeaweedFS) for the session; fail, never skip, without it."""
+    from tests.fixtures.seaweed import start_seaweed
+
+    server = start_seaweed(tmp_path_factory.mktemp("seaweed"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_settings(s3_server) -> dict:
+    """Return app settings for a photo store on the test S3 server, under a prefix of its own."""
+    from tests.fixtures.seaweed import ACCESS_KEY, BUCKET, SECRET_KEY
+
+    return {"PHOTO_STORE": f"s3://{BUCKET}/t-{uuid.uuid4().hex}",
+            "S3_ENDPOINT_URL": s3_server.endpoint, "S3_ACCESS_KEY_ID": ACCESS_KEY,
+            "S3_SECRET_ACCESS_KEY": SECRET_KEY, "S3_REGION": "us-east-1"}
 
 
 def _config(url: str, tmp: Path) -> dict:

@@ -15,7 +15,7 @@ from fieldlog.errors import FieldlogError, Forbidden, Invalid, NotFound
 from fieldlog.permissions import REVIEWER_ROLES, roles_required
 from fieldlog.services.inspection import checks, sampling
 from fieldlog.services.integrity.text import describe, kind_label
-from fieldlog.services.records.uploads import photo_store
+from fieldlog.views.photofiles import stored_photo
 
 bp = Blueprint("inspect", __name__, url_prefix="/inspect")
 ACTORS = ("inspector", "admin")
@@ -180,9 +180,7 @@ def outcome(task_id: int):
 def check_photo(task_id: int, photo_id, size: str):
     photo = _or_abort(checks.check_photo_for_viewer, current_user, task_id, str(photo_id))
     key = photo.display_key if size == "display" else photo.thumb_key
-    response = Response(photo_store().get(key), mimetype="image/jpeg")
-    response.headers["Cache-Control"] = "private, max-age=86400, immutable"
-    return response
+    return stored_photo(key, "image/jpeg")
 
 
 @bp.route("/presence/<int:cadre_id>", methods=["GET", "POST"])

@@ -20,7 +20,7 @@ from fieldlog.permissions import REVIEWER_ROLES, roles_required
 from fieldlog.services.inspection.findings import findings_for_records
 from fieldlog.services.integrity.flags import flags_for
 from fieldlog.services.people.privacy import mask_phone
-from fieldlog.services.records.uploads import photo_for_viewer, photo_store
+from fieldlog.services.records.uploads import photo_for_viewer
 from fieldlog.services.records.visits import filter_choices, list_visits, visit_detail
 from fieldlog.services.reporting.visit_exports import visits_csv
 from fieldlog.services.review import decisions as reviewing
@@ -33,6 +33,7 @@ from fieldlog.services.review.display import (
     summary,
     version_diffs,
 )
+from fieldlog.views.photofiles import stored_photo
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 REVIEW_TYPES = "any(" + ", ".join(REVIEWABLE) + ")"
@@ -194,9 +195,7 @@ def photo(photo_id, size: str):
     key = {"display": photo.display_key, "thumb": photo.thumb_key,
            "original": photo.original_key}[size]
     content_type = photo.content_type if size == "original" else "image/jpeg"
-    response = Response(photo_store().get(key), mimetype=content_type)
-    response.headers["Cache-Control"] = "private, max-age=86400, immutable"
-    response.headers["X-Content-Type-Options"] = "nosniff"
+    response = stored_photo(key, content_type)
     if size == "original":
         response.headers["Content-Disposition"] = f'attachment; filename="{photo.id}"'
     return response

@@ -1,5 +1,6 @@
 """Take in a photo for a record: idempotent by photo UUID, processed, stored, recorded."""
 import hashlib
+import logging
 
 from flask import current_app
 from flask_babel import get_timezone
@@ -7,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from fieldlog import clock
-from fieldlog.errors import Conflict, Forbidden, Invalid, NotFound, QuotaExceeded
+from fieldlog.errors import Conflict, Forbidden, Invalid, NotFound, QuotaExceeded, Unavailable
 from fieldlog.extensions import db
 from fieldlog.models import Photo, User
 from fieldlog.schemas.sync import MAX_PHOTOS_PER_RECORD
@@ -15,13 +16,22 @@ from fieldlog.services.people.audit import record
 from fieldlog.services.records.events import announce_committed
 from fieldlog.services.records.kinds import KINDS
 from fieldlog.services.records.photos import PhotoRejected, process_photo
-from fieldlog.storage import LocalFolderStore, PhotoStore, photo_keys
+from fieldlog.storage import STORE_SETTINGS, PhotoStore, photo_keys, store_from_config
 from fieldlog.timefmt import local_midnight_utc
+
+log = logging.getLogger(__name__)
 
 
 def photo_store() -> PhotoStore:
-    """Return the configured photo store (a local folder unless configured otherwise)."""
-    return LocalFolderStore(current_app.config["PHOTO_DIR"])
+    """Return the configured photo store (a local folder unless PHOTO_STORE names another)."""
+    # Kept per app: an S3 client is costly to build and safe to share between threads. Built
+    # on first use, so each gunicorn worker makes its own after the fork.
+    settings = tuple(current_app.config.get(name) for name in STORE_SETTINGS)
+    cached = current_app.extensions.get("fieldlog.photo_store")
+    if cached is None or cached[0] != settings:
+        cached = (settings, store_from_config(current_app.config))
+        current_app.extensions["fieldlog.photo_store"] = cached
+    return cached[1]
 
 
 def _same_upload(photo: Photo, user: User, record_id: str, sha256: str) -> bool:
@@ -57,9 +67,14 @@ def receive_photo(user: User, photo_id: str, form: dict, data: bytes) -> tuple[P
 
     keys = photo_keys(photo_id)
     store = photo_store()
-    store.put(keys["original"], processed.original, processed.content_type)
-    store.put(keys["display"], processed.display, "image/jpeg")
-    store.put(keys["thumb"], processed.thumb, "image/jpeg")
+    try:  # all three stored (durably) before the row exists and the phone hears 201
+        store.put(keys["original"], processed.original, processed.content_type)
+        store.put(keys["display"], processed.display, "image/jpeg")
+        store.put(keys["thumb"], processed.thumb, "image/jpeg")
+    except OSError as exc:  # disk full, S3 unreachable: the phone keeps the photo, retries
+        log.error("photo %s not stored: %s", photo_id, exc)
+        raise Unavailable("The photo store is unavailable; the phone keeps this photo and "
+                          "sends it again later.", code="store_unavailable") from exc
     photo = Photo(
         id=photo_id, owner_id=user.id, record_type=record_type, record_id=record_id,
         slot=form.get("slot"),
