@@ -8,7 +8,12 @@ from flask_login import current_user
 from fieldlog.errors import Invalid, NotFound
 from fieldlog.permissions import REVIEWER_ROLES, roles_required
 from fieldlog.services.register.coverage import villages_in_scope
-from fieldlog.services.reporting import office_exports as service
+from fieldlog.services.reporting import (
+    office_cadres,
+    office_ledgers,
+    office_sheets,
+    office_writing,
+)
 from fieldlog.services.reporting.progress import cadres_in_scope
 from fieldlog.timefmt import local_today
 
@@ -28,24 +33,27 @@ KINDS = {
     "scores": (_l("Score sheet (考评得分表)"),
                _l("Each cadre's points per rubric item, total and grade."), False),
 }
-BUILDERS = {"work_ledger": service.work_ledger, "issue_ledger": service.issue_ledger,
-            "attendance": service.attendance_sheet, "scores": service.score_sheet}
+BUILDERS = {"work_ledger": office_ledgers.work_ledger,
+            "issue_ledger": office_ledgers.issue_ledger,
+            "attendance": office_cadres.attendance_sheet,
+            "scores": office_cadres.score_sheet}
 
 
-def _send(export: service.OfficeExport, fmt: str) -> Response:
+def _send(export: office_sheets.OfficeExport, fmt: str) -> Response:
     """Stream an export: CSV as it is read, XLSX from its temporary file."""
     name = f"{export.filename}.{fmt}"
     headers = {"Content-Disposition": f"attachment; filename=\"fieldlog-{export.kind}.{fmt}\"; "
                                       f"filename*=UTF-8''{quote(name)}",
                "Cache-Control": "no-store"}
     if fmt == "csv":
-        return Response(stream_with_context(service.csv_chunks(export)),
-                        mimetype=service.CSV_MIME, headers=headers)
-    path = service.xlsx_file(export)
+        return Response(stream_with_context(office_writing.csv_chunks(export)),
+                        mimetype=office_writing.CSV_MIME, headers=headers)
+    path = office_writing.xlsx_file(export)
     import os
 
     headers["Content-Length"] = str(os.path.getsize(path))
-    return Response(service.stream_file(path), mimetype=service.XLSX_MIME, headers=headers)
+    return Response(office_writing.stream_file(path), mimetype=office_writing.XLSX_MIME,
+                    headers=headers)
 
 
 def _index(error: str | None = None, status: int = 200):
@@ -67,7 +75,7 @@ def index():
 @roles_required(*REVIEWER_ROLES)
 def download(kind: str, fmt: str):
     try:
-        span = service.parse_span(request.args.get("period"), months_only=KINDS[kind][2])
+        span = office_sheets.parse_span(request.args.get("period"), months_only=KINDS[kind][2])
         export = BUILDERS[kind](current_user, span, request.args.get("village", type=int))
     except NotFound:
         abort(404)
@@ -81,8 +89,8 @@ def download(kind: str, fmt: str):
 def record_form(cadre_id: int, fmt: str):
     """记实登记表: one cadre's month."""
     try:
-        span = service.parse_span(request.args.get("period"), months_only=True)
-        export = service.record_form(current_user, cadre_id, span)
+        span = office_sheets.parse_span(request.args.get("period"), months_only=True)
+        export = office_cadres.record_form(current_user, cadre_id, span)
     except NotFound:
         abort(404)
     except Invalid as exc:
