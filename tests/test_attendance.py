@@ -11,12 +11,10 @@ from sqlalchemy import event, select, update
 from fieldlog.extensions import db
 from fieldlog.models import AuditEntry, CountySetting, DayMark, LeaveRequest, Visit
 from fieldlog.services.attendance import days as attendance
-from fieldlog.services.attendance.days import (
-    leave_days_taken,
-    month_summary,
-    parse_chain,
-    village_days,
-)
+from fieldlog.services.attendance import monthly
+from fieldlog.services.attendance.days import leave_days_taken, village_days
+from fieldlog.services.attendance.monthly import month_summary
+from fieldlog.services.attendance.settings import parse_chain
 from fieldlog.services.org.settings import county_setting
 from fieldlog.timefmt import local_midnight_utc
 from tests.test_sync_api import sync, visit_payload
@@ -268,8 +266,8 @@ def test_phone_calendar_shows_days_and_the_count(world, device, client, login):
     page = client.get("/m/attendance").get_data(as_text=True)
     assert 'data-testid="village-days">' + ("2" if today.day > 1 else "1") in page
     # The month runs: the big figure's denominator is the threshold pro rata to the days gone.
-    first, last = attendance.month_bounds(today.year, today.month)
-    expected = attendance.days_target(20, first, last, today).expected
+    first, last = monthly.month_bounds(today.year, today.month)
+    expected = monthly.days_target(20, first, last, today).expected
     assert 'data-threshold="20"' in page and f'data-testid="expected">{expected}<' in page
     assert f'data-day="{today.isoformat()}" data-state="records"' in page
     assert client.get("/m/attendance/mark").status_code == 200

@@ -8,7 +8,7 @@ import pytest
 
 from fieldlog.extensions import db
 from fieldlog.models import ReviewDecision
-from fieldlog.services.attendance.days import days_target
+from fieldlog.services.attendance.monthly import days_target
 from tests.test_month import CENTRE, october, record, visit  # noqa: F401  (october: a fixture)
 from tests.test_sync_api import sync
 

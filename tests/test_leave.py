@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from fieldlog.errors import Conflict, Forbidden, Invalid, NotFound
 from fieldlog.extensions import db
 from fieldlog.models import AuditEntry, LeaveDecision, LeaveRequest
-from fieldlog.services.attendance.days import decide, pending_approvals
+from fieldlog.services.attendance.leave import decide, pending_approvals
 from tests.test_attendance import leave, stored
 from tests.test_sync_api import sync
 

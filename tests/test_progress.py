@@ -7,8 +7,9 @@ from sqlalchemy import event, update
 from fieldlog.errors import Invalid
 from fieldlog.extensions import db
 from fieldlog.models import HouseholdTag, LeaveRequest, ReviewDecision, Visit
+from fieldlog.services.attendance.monthly import months_between
 from fieldlog.services.reporting import progress
-from fieldlog.services.reporting.progress import Period, cadre_figures, months_between
+from fieldlog.services.reporting.progress import Period, cadre_figures
 from fieldlog.timefmt import local_today
 from tests.test_sync_api import sync, visit_payload
 from tests.test_sync_records import base, meeting

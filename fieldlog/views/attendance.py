@@ -15,7 +15,10 @@ from fieldlog.extensions import db
 from fieldlog.models import OrgUnit
 from fieldlog.models.attendance import LEAVE_TYPES, OFFICIAL_REASONS
 from fieldlog.permissions import REVIEWER_ROLES, roles_required
-from fieldlog.services.attendance import days as svc
+from fieldlog.services.attendance import days as days_svc
+from fieldlog.services.attendance import leave as leave_svc
+from fieldlog.services.attendance import monthly as monthly_svc
+from fieldlog.services.attendance import settings as settings_svc
 from fieldlog.services.org.settings import county_setting, set_county_setting
 from fieldlog.timefmt import local_today
 
@@ -78,15 +81,15 @@ def mobile():
     village = _village()
     today = local_today()
     year, month = _month_arg(today)
-    figures = svc.month_summary(current_user, year, month)
-    marks = {m.day: m for m in svc.marks_between(current_user, figures.first, figures.last)}
+    figures = monthly_svc.month_summary(current_user, year, month)
+    marks = {m.day: m for m in days_svc.marks_between(current_user, figures.first, figures.last)}
     this_month = (year, month) == (today.year, today.month)
     return render_template(
         "attendance/mobile.html", village=village, figures=figures, marks=marks,
         weeks=_weeks(year, month), today=today, month_label=_month_label(year, month),
         prev_month=_shift(year, month, -1), next_month=None if this_month else
         _shift(year, month, 1), labels=_labels(),
-        leaves=[leave for leave in svc.my_leaves(current_user) if leave.state == "pending"])
+        leaves=[leave for leave in leave_svc.my_leaves(current_user) if leave.state == "pending"])
 
 
 @bp.get("/m/attendance/mark")
@@ -94,7 +97,7 @@ def mobile():
 def mark_day():
     _village()
     today = local_today()
-    marks = svc.marks_between(current_user, today - timedelta(days=92), today)
+    marks = days_svc.marks_between(current_user, today - timedelta(days=92), today)
     known = {m.day.isoformat(): {"id": m.id, "version": m.version, "kind": m.kind,
                                  "reason": m.reason, "note": m.note} for m in marks}
     return render_template("attendance/mark.html", marks=known, today=today,
@@ -106,10 +109,10 @@ def mark_day():
 @roles_required("secretary")
 def leave_list():
     _village()
-    leaves = svc.my_leaves(current_user)
+    leaves = leave_svc.my_leaves(current_user)
     return render_template("attendance/leave_list.html", leaves=leaves,
-                           decisions=svc.decisions_for(leave.id for leave in leaves),
-                           chains={leave.id: svc.chain_of(leave) for leave in leaves},
+                           decisions=leave_svc.decisions_for(leave.id for leave in leaves),
+                           chains={leave.id: leave_svc.chain_of(leave) for leave in leaves},
                            labels=_labels())
 
 
@@ -127,14 +130,14 @@ def new_leave():
 @bp.get("/leave/approvals")
 @roles_required("supervisor")
 def approvals():
-    pending = svc.pending_approvals(current_user)
+    pending = leave_svc.pending_approvals(current_user)
     return render_template(
-        "attendance/approvals.html", pending=pending, level=svc.approver_level(current_user),
-        decisions=svc.decisions_for(leave.id for leave in pending),
-        chains={leave.id: svc.chain_of(leave) for leave in pending},
-        recent=svc.recent_decisions(current_user), labels=_labels(),
-        taken=svc.leave_days_taken({leave.author_id for leave in pending},
-                                   date(local_today().year, 1, 1), local_today()))
+        "attendance/approvals.html", pending=pending, level=leave_svc.approver_level(current_user),
+        decisions=leave_svc.decisions_for(leave.id for leave in pending),
+        chains={leave.id: leave_svc.chain_of(leave) for leave in pending},
+        recent=leave_svc.recent_decisions(current_user), labels=_labels(),
+        taken=days_svc.leave_days_taken({leave.author_id for leave in pending},
+                                        date(local_today().year, 1, 1), local_today()))
 
 
 @bp.post("/leave/<uuid:leave_id>/decide")
@@ -142,7 +145,8 @@ def approvals():
 def decide(leave_id):
     decision = request.form.get("decision", "")
     try:
-        leave = svc.decide(current_user, str(leave_id), decision, request.form.get("comment", ""))
+        leave = leave_svc.decide(current_user, str(leave_id), decision,
+                                 request.form.get("comment", ""))
     except NotFound:
         abort(404)
     except Forbidden:
@@ -173,8 +177,8 @@ def decide(leave_id):
 def index():
     today = local_today()
     year, month = _month_arg(today)
-    rows = svc.month_table(current_user, year, month)
-    first, last = svc.month_bounds(year, month)
+    rows = monthly_svc.month_table(current_user, year, month)
+    first, last = monthly_svc.month_bounds(year, month)
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     this_month = (year, month) == (today.year, today.month)
     return render_template(
@@ -182,9 +186,9 @@ def index():
         month_value=f"{year:04d}-{month:02d}", month_label=_month_label(year, month),
         prev_month=_shift(year, month, -1),
         next_month=None if this_month else _shift(year, month, 1),
-        threshold=svc.threshold_for(current_user.scope_unit), labels=_labels(),
+        threshold=monthly_svc.threshold_for(current_user.scope_unit), labels=_labels(),
         below=sum(1 for _c, f in rows if f.below),
-        running=svc.days_target(1, first, last, today).running)
+        running=monthly_svc.days_target(1, first, last, today).running)
 
 
 # -- settings -------------------------------------------------------------------------------------
@@ -196,7 +200,7 @@ def _chain_rows(form) -> list[tuple[str, str]]:
 @bp.route("/admin/settings/attendance", methods=["GET", "POST"])
 @roles_required("admin")
 def settings():
-    county = svc.county_of(current_user)
+    county = settings_svc.county_of(current_user)
     threshold = county_setting(county, "attendance_days_per_month")
     chain = county_setting(county, "leave_chain")
     error, status = None, 200
@@ -206,7 +210,7 @@ def settings():
         try:
             if not raw.isdigit() or not 1 <= int(raw) <= 31:
                 raise Invalid("threshold", fields={"threshold": ["1..31"]})
-            new_chain = svc.parse_chain(rows)
+            new_chain = settings_svc.parse_chain(rows)
         except Invalid as exc:
             error = (_("Days in the village per month must be a whole number from 1 to 31.")
                      if "threshold" in exc.fields else _chain_error(exc))
@@ -221,7 +225,7 @@ def settings():
             return redirect(url_for("attendance.settings"))
     return render_template("attendance/settings.html", county=county, threshold=threshold,
                            chain=(list(chain) + [{}] * 3)[:3], error=error, labels=_labels(),
-                           levels=svc.LEVELS), status
+                           levels=leave_svc.LEVELS), status
 
 
 def _chain_error(exc: Invalid) -> str:

@@ -1,23 +1,21 @@
-"""Attendance without a check-in: village days from records and marks, leave and its approvals.
+"""Village days: what each day of a period was for a cadre, from their records and their marks.
 
 A day counts as present in the village when the cadre's own located records that (county-local)
 day lie inside the village's geofence, or when the cadre marked it present; a day away on
 reported official business (报备) counts too. Approved leave is leave. Nothing is ever asked of
-the cadre just to be counted: their ordinary records already say where they were.
+the cadre just to be counted: their ordinary records already say where they were. This module
+owns that computation (the geofence, the grouped SQL and the row-by-row Python paths), the day
+marks read back, and the approved leave days taken; the month against the threshold is
+`monthly`, leave requests and their approval are `leave`.
 """
-import calendar
-import json
 import math
 import sqlite3
-import uuid
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
 from itertools import pairwise
-from typing import NamedTuple
 
 from sqlalchemy import (
     DateTime,
@@ -31,16 +29,13 @@ from sqlalchemy import (
     literal,
     select,
     union_all,
-    update,
 )
 
-from fieldlog.errors import Conflict, Forbidden, Invalid, NotFound
 from fieldlog.extensions import db
 from fieldlog.models import (
     Action,
     DayMark,
     Goal,
-    LeaveDecision,
     LeaveRequest,
     LedgerItem,
     Meeting,
@@ -48,19 +43,14 @@ from fieldlog.models import (
     User,
     Visit,
 )
-from fieldlog.models.base import utcnow
-from fieldlog.permissions import scope_village_ids
 from fieldlog.services.common.geo import distance_m
-from fieldlog.services.org.settings import county_id_of, county_setting
-from fieldlog.services.people.audit import record
-from fieldlog.timefmt import local_midnight_utc, local_today
+from fieldlog.timefmt import local_midnight_utc
 
 # The record tables whose located records put a cadre in the village on their day.
 LOCATED_MODELS = (Visit, Meeting, Action, Goal, LedgerItem)
 # What a day was, strongest evidence first; the first three are village days.
 DAY_STATES = ("records", "marked", "official", "leave")
 PRESENT = frozenset(("records", "marked", "official"))
-LEVELS = ("township", "county")
 _CHUNK = 500  # ids per IN (...) list
 _M_PER_DEG = 111_320.0  # metres per degree of latitude (and of longitude at the equator)
 
@@ -304,273 +294,8 @@ def leave_days_taken(user_ids: Iterable[int], start: date, end: date) -> dict[in
     return taken
 
 
-# -- the one rule of the threshold ------------------------------------------------------------
-
-def months_between(start: date, end: date) -> float:
-    """Return how many months [start, end] spans, counting part months by their days."""
-    total, day = 0.0, start
-    while day <= end:
-        last = date(day.year, day.month, calendar.monthrange(day.year, day.month)[1])
-        stop = min(last, end)
-        total += ((stop - day).days + 1) / last.day
-        day = stop + timedelta(days=1)
-    return total
-
-
-def _half_up(value: float) -> int:
-    return math.floor(value + 0.5 + 1e-9)
-
-
-class DaysTarget(NamedTuple):
-    """The village days asked of a cadre over a period (see `days_target`)."""
-
-    required: int  # for the whole period
-    expected: int  # by today: pro rata while the period runs, `required` once it is over
-    running: bool  # the period holds today: figures and grades are provisional
-
-
-def days_target(per_month: int, start: date, end: date, today: date) -> DaysTarget:
-    """Return the days required of [start, end] and the days expected by `today`.
-
-    The one rule every page states: the county's days a month, times the months of the period
-    (part months by their days). While the period runs (today inside it, today counted as
-    gone) the threshold is pro rata to the days gone: threshold × days gone ÷ days of the
-    period, per month, rounded to the nearest whole day (halves up). On the 3rd of a 30-day
-    month with 20 days a month: 20 × 3 ÷ 30 = 2. A period over asks the whole threshold.
-    """
-    required = _half_up(per_month * months_between(start, end))
-    if today < start:
-        return DaysTarget(required, 0, False)
-    if today >= end:
-        return DaysTarget(required, required, today == end)
-    return DaysTarget(required, min(required, _half_up(per_month * months_between(start, today))),
-                      True)
-
-
-@dataclass
-class MonthFigures:
-    """One cadre's month: each day's state and the counts shown against the threshold."""
-
-    year: int
-    month: int
-    days: dict[date, str]
-    threshold: int  # for the whole month
-    leave_taken: int = 0
-    counts: dict[str, int] = field(default_factory=dict)
-    expected: int = 0  # by today (see days_target)
-    running: bool = False
-
-    @property
-    def village_days(self) -> int:
-        return sum(self.counts.get(state, 0) for state in PRESENT)
-
-    @property
-    def below(self) -> bool:
-        return self.village_days < self.expected
-
-    @property
-    def first(self) -> date:
-        return date(self.year, self.month, 1)
-
-    @property
-    def last(self) -> date:
-        return date(self.year, self.month, calendar.monthrange(self.year, self.month)[1])
-
-
-def month_bounds(year: int, month: int) -> tuple[date, date]:
-    """Return the first and last day of a month."""
-    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
-
-
-def _figures(year: int, month: int, days: dict[date, str], threshold: int,
-             leave_taken: int) -> MonthFigures:
-    counts = {state: 0 for state in DAY_STATES}
-    for state in days.values():
-        counts[state] += 1
-    target = days_target(threshold, *month_bounds(year, month), local_today())
-    return MonthFigures(year, month, days, target.required, leave_taken, counts,
-                        target.expected, target.running)
-
-
-def threshold_for(unit: OrgUnit) -> int:
-    """Return the county's village days required per month."""
-    return int(county_setting(unit, "attendance_days_per_month"))
-
-
-def month_summary(user: User, year: int, month: int) -> MonthFigures:
-    """Return one cadre's month of village days, marks, 报备 and leave."""
-    first, last = month_bounds(year, month)
-    days = village_days([user.id], first, last)[user.id]
-    # Leave taken so far, as every page counts it (a running month is cut at today).
-    taken = leave_days_taken([user.id], first, min(last, local_today()))[user.id]
-    return _figures(year, month, days, threshold_for(user.scope_unit), taken)
-
-
-def month_table(viewer: User, year: int, month: int) -> list[tuple[User, MonthFigures]]:
-    """Return every secretary in the viewer's scope with their month, by village and name."""
-    cadres = list(db.session.scalars(
-        select(User).join(OrgUnit, User.scope_unit_id == OrgUnit.id)
-        .where(User.role == "secretary", User.active.is_(True),
-               User.scope_unit_id.in_(scope_village_ids(viewer)))
-        .order_by(OrgUnit.path, User.display_name)))
-    first, last = month_bounds(year, month)
-    ids = [c.id for c in cadres]
-    days = village_days(ids, first, last)
-    taken = leave_days_taken(ids, first, min(last, local_today()))
-    threshold = threshold_for(viewer.scope_unit)
-    return [(c, _figures(year, month, days[c.id], threshold, taken[c.id])) for c in cadres]
-
-
 def marks_between(user: User, start: date, end: date) -> list[DayMark]:
     """Return the user's day marks in start..end."""
     return list(db.session.scalars(select(DayMark).where(
         DayMark.author_id == user.id, DayMark.day >= start, DayMark.day <= end)
         .order_by(DayMark.day)))
-
-
-# -- leave ----------------------------------------------------------------------------------------
-
-def chain_of(leave: LeaveRequest) -> list[str]:
-    """Return the approval chain fixed on the request."""
-    try:
-        chain = json.loads(leave.chain or "[]")
-    except ValueError:
-        return []
-    return [str(level) for level in chain] if isinstance(chain, list) else []
-
-
-def approver_level(user: User) -> str | None:
-    """Return the level a user approves at: a supervisor of a township or of a county."""
-    if user.role != "supervisor" or user.scope_unit.kind not in LEVELS:
-        return None
-    return user.scope_unit.kind
-
-
-def my_leaves(user: User) -> list[LeaveRequest]:
-    """Return the user's leave requests, newest first."""
-    return list(db.session.scalars(select(LeaveRequest).where(LeaveRequest.author_id == user.id)
-                                   .order_by(LeaveRequest.start_date.desc(),
-                                             LeaveRequest.received_at.desc())))
-
-
-def decisions_for(leave_ids: Iterable[str]) -> dict[str, list[LeaveDecision]]:
-    """Return the decisions of each request, in step order."""
-    ids = list(leave_ids)
-    found: dict[str, list[LeaveDecision]] = defaultdict(list)
-    if ids:
-        for decision in db.session.scalars(select(LeaveDecision).where(
-                LeaveDecision.leave_id.in_(ids)).order_by(LeaveDecision.step,
-                                                          LeaveDecision.id)):
-            found[decision.leave_id].append(decision)
-    return found
-
-
-def pending_approvals(approver: User) -> list[LeaveRequest]:
-    """Return the pending requests in the approver's scope whose next step is their level."""
-    level = approver_level(approver)
-    if level is None:
-        return []
-    pending = db.session.scalars(select(LeaveRequest).where(
-        LeaveRequest.state == "pending", LeaveRequest.village_id.in_(scope_village_ids(approver)))
-        .order_by(LeaveRequest.start_date, LeaveRequest.received_at))
-    return [leave for leave in pending if _next_level(leave) == level]
-
-
-def recent_decisions(approver: User, limit: int = 30) -> list[tuple[LeaveDecision, LeaveRequest]]:
-    """Return the latest decisions on requests in the approver's scope."""
-    return list(db.session.execute(
-        select(LeaveDecision, LeaveRequest).join(LeaveRequest,
-                                                 LeaveDecision.leave_id == LeaveRequest.id)
-        .where(LeaveRequest.village_id.in_(scope_village_ids(approver)))
-        .order_by(LeaveDecision.decided_at.desc(), LeaveDecision.id.desc()).limit(limit)))
-
-
-def _next_level(leave: LeaveRequest) -> str | None:
-    chain = chain_of(leave)
-    return chain[leave.step] if 0 <= leave.step < len(chain) else None
-
-
-def decide(approver: User, leave_id: str, decision: str, comment: str) -> LeaveRequest:
-    """Record an approver's decision on the current step of a request; commit.
-
-    NotFound outside the approver's scope; Forbidden when it is not their level's turn;
-    Conflict when the request is no longer pending; Invalid for a rejection without a comment.
-    """
-    comment = (comment or "").strip()
-    leave = db.session.get(LeaveRequest, str(leave_id)) if _is_uuid(leave_id) else None
-    in_scope = leave is not None and db.session.scalar(
-        select(OrgUnit.id).where(OrgUnit.id == leave.village_id,
-                                 OrgUnit.id.in_(scope_village_ids(approver))))
-    if not in_scope:
-        raise NotFound("No such leave request in your scope.")
-    if decision not in ("approved", "rejected"):
-        raise Invalid("Choose approve or reject.", fields={"decision": ["Unknown decision."]})
-    if decision == "rejected" and not comment:
-        raise Invalid("Say why the request is rejected.", fields={"comment": ["Required."]})
-    if len(comment) > 2000:
-        raise Invalid("The comment is too long.", fields={"comment": ["Too long."]})
-    if leave.state != "pending":
-        raise Conflict("This request has already been decided or withdrawn.")
-    level = approver_level(approver)
-    if level is None or _next_level(leave) != level:
-        raise Forbidden("This request is waiting for another level's approval.")
-    step, chain, now = leave.step, chain_of(leave), utcnow()
-    final = decision == "rejected" or step + 1 >= len(chain)
-    values = {"step": step if final else step + 1}
-    if final:
-        values.update(state=decision, decided_at=now)
-    # Only the step that was read may move on: two approvers at once cannot both act.
-    moved = db.session.execute(update(LeaveRequest).where(
-        LeaveRequest.id == leave.id, LeaveRequest.state == "pending",
-        LeaveRequest.step == step).values(**values).execution_options(synchronize_session=False))
-    if moved.rowcount != 1:
-        db.session.rollback()
-        raise Conflict("Someone else acted on this request at the same moment.")
-    db.session.add(LeaveDecision(leave_id=leave.id, step=step, level=level,
-                                 approver_id=approver.id, decision=decision, comment=comment,
-                                 decided_at=now))
-    record("leave.approve" if decision == "approved" else "leave.reject", actor=approver,
-           object_type="leave", object_id=leave.id,
-           details={"step": step, "level": level, "final": final, "comment": comment,
-                    "author_id": leave.author_id, "days": leave.days})
-    db.session.commit()
-    db.session.refresh(leave)
-    return leave
-
-
-def _is_uuid(value) -> bool:
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
-        return False
-    return True
-
-
-# -- settings --------------------------------------------------------------------------------------
-
-def parse_chain(rows: list[tuple[str, str]]) -> list[dict]:
-    """Validate (level, from_days) rows from a form into a leave chain; raise Invalid."""
-    chain, last = [], 0
-    for level, from_days in rows:
-        level, from_days = (level or "").strip(), (from_days or "").strip()
-        if not level and not from_days:
-            continue
-        if level not in LEVELS:
-            raise Invalid("Each step's level must be township or county.",
-                          fields={"chain": ["Unknown level."]})
-        if not from_days.isdigit() or int(from_days) < 1:
-            raise Invalid("Each step applies from a whole number of days, at least 1.",
-                          fields={"chain": ["Bad number of days."]})
-        if int(from_days) <= last:
-            raise Invalid("Each step must start from more days than the step before it.",
-                          fields={"chain": ["Not increasing."]})
-        last = int(from_days)
-        chain.append({"level": level, "from_days": last})
-    if not chain:
-        raise Invalid("The chain needs at least one step.", fields={"chain": ["Empty."]})
-    return chain
-
-
-def county_of(user: User) -> OrgUnit:
-    """Return the county a user belongs to."""
-    return db.session.get(OrgUnit, county_id_of(user.scope_unit))

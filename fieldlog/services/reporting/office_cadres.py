@@ -28,7 +28,7 @@ DAY_MARK = {"records": "√", "marked": "○", "official": "公", "leave": "假"
 
 def attendance_sheet(user: User, span: Span, village_id: int | None) -> OfficeExport:
     """考勤表: cadre × day of the month, with village days against the county's threshold."""
-    from fieldlog.services.attendance.days import month_table
+    from fieldlog.services.attendance.monthly import month_table
 
     _villages, village = scoped_villages(user, village_id)
     table = [(c, m) for c, m in month_table(user, span.start.year, span.start.month)

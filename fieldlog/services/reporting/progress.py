@@ -36,11 +36,8 @@ from fieldlog.models import (
 )
 from fieldlog.models.records import ACTION_STATES, ACTION_TYPES, MEETING_TYPES
 from fieldlog.permissions import scope_village_ids, unit_in_scope
-from fieldlog.services.attendance.days import (
-    days_target,
-    ids_in,
-    months_between,  # noqa: F401  (re-exported)
-)
+from fieldlog.services.attendance.days import ids_in
+from fieldlog.services.attendance.monthly import days_target
 from fieldlog.services.common.parallel import run_side_by_side
 from fieldlog.services.org.settings import county_setting
 from fieldlog.timefmt import local_midnight_utc, local_today

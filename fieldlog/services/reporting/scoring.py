@@ -17,7 +17,7 @@ from fieldlog.errors import Forbidden, Invalid
 from fieldlog.extensions import db
 from fieldlog.models import ManualScore, OrgUnit, User
 from fieldlog.models.base import utcnow
-from fieldlog.services.attendance.days import months_between
+from fieldlog.services.attendance.monthly import months_between
 from fieldlog.services.org.settings import county_id_of, county_setting, set_county_setting
 from fieldlog.services.people.audit import record
 from fieldlog.services.reporting.progress import (
