@@ -40,10 +40,10 @@ from fieldlog.models import (
 )
 from fieldlog.permissions import scope_village_ids, unit_in_scope
 from fieldlog.services.common import xlsx_layout as spreadsheet
+from fieldlog.services.common.cells import cell, csv_lines, marking
 from fieldlog.services.org.settings import county_id_of
 from fieldlog.services.people.audit import record
 from fieldlog.services.reporting.progress import Period, cadre_figures, cadre_in_scope
-from fieldlog.services.reporting.visit_exports import _cell, _csv_lines, marking
 from fieldlog.timefmt import local_midnight_utc, local_today
 
 CHUNK = 1000
@@ -86,7 +86,7 @@ def zh_labels() -> Labels:
 
 def text(value) -> str:
     """A text cell safe for spreadsheets: no formula, no control characters XML refuses."""
-    return ILLEGAL_CHARACTERS_RE.sub("", _cell(value))
+    return ILLEGAL_CHARACTERS_RE.sub("", cell(value))
 
 
 def local_dt(value: datetime | None) -> datetime | None:
@@ -207,13 +207,13 @@ def _lines(user: User, title: str, span: Span, village: OrgUnit | None,
 
 def csv_chunks(export: OfficeExport) -> Iterator[str]:
     """Yield the export as CSV text: BOM, title lines, header, rows a chunk at a time."""
-    yield "\ufeff" + _csv_lines([[line] for line in export.lines])
+    yield "\ufeff" + csv_lines([[line] for line in export.lines])
     if export.common:
         first = export.sheets[0].header
-        yield _csv_lines([["类型", *first[:export.common], "内容"]])
+        yield csv_lines([["类型", *first[:export.common], "内容"]])
     for sheet in export.sheets:
         if not export.common:
-            yield _csv_lines([sheet.header])
+            yield csv_lines([sheet.header])
         batch = []
         for values in sheet.rows():
             row = [plain(v) for v in values]
@@ -224,12 +224,12 @@ def csv_chunks(export: OfficeExport) -> Iterator[str]:
                 row = [sheet.name, *row[:export.common], text(rest)]
             batch.append(row)
             if len(batch) >= CHUNK:
-                yield _csv_lines(batch)
+                yield csv_lines(batch)
                 batch = []
         if batch:
-            yield _csv_lines(batch)
+            yield csv_lines(batch)
     if export.trailer:
-        yield _csv_lines(export.trailer)
+        yield csv_lines(export.trailer)
 
 
 def xlsx_file(export: OfficeExport) -> str:
