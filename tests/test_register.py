@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from fieldlog.errors import Forbidden, Invalid, NotFound
 from fieldlog.extensions import db
 from fieldlog.models import AuditEntry, Household
-from fieldlog.services.register.households import export_register, import_register, preview_register
+from fieldlog.services.register.exporting import export_register
+from fieldlog.services.register.importing import import_register, preview_register
 
 HEADER = ["户主姓名", "门牌号", "家庭人口", "联系电话", "类别"]
 ROWS = [["张三", "2组1号", 4, "13912345678", "老党员、低保户"],

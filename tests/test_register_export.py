@@ -9,7 +9,9 @@ from fieldlog.errors import Forbidden, Invalid
 from fieldlog.extensions import db
 from fieldlog.models import AuditEntry
 from fieldlog.services.people.privacy import mask_phone
-from fieldlog.services.register.households import TAG_CHINESE, export_register, preview_register
+from fieldlog.services.register.exporting import export_register
+from fieldlog.services.register.fields import TAG_CHINESE
+from fieldlog.services.register.importing import preview_register
 
 
 def _cells(data: bytes) -> list[list]:

@@ -21,7 +21,7 @@ from fieldlog.errors import Invalid
 from fieldlog.extensions import db
 from fieldlog.models import Household
 from fieldlog.services.common import spreadsheets as guard
-from fieldlog.services.register.households import import_register, preview_register
+from fieldlog.services.register.importing import import_register, preview_register
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 HEADER_ROW = ('<row r="1"><c r="A1" t="inlineStr"><is><t>户主姓名</t></is></c>'

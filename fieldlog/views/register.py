@@ -19,12 +19,14 @@ from fieldlog.domain import TAGS, tag_label
 from fieldlog.errors import FieldlogError, Forbidden, Invalid
 from fieldlog.permissions import can_reveal_phone, roles_required
 from fieldlog.services.people.privacy import REASON_MAX, mask_phone, reveal_household_phone
-from fieldlog.services.register import households as service
 from fieldlog.services.register.coverage import (
     viewable_village,
     village_coverage,
     villages_in_scope,
 )
+from fieldlog.services.register.exporting import export_register
+from fieldlog.services.register.households import editable_household, update_household
+from fieldlog.services.register.importing import import_register, preview_register
 from fieldlog.timefmt import local_today
 
 bp = Blueprint("register", __name__, url_prefix="/register")
@@ -75,12 +77,12 @@ def import_file():
     filename = (upload.filename or "") if upload else ""
     try:
         if request.form.get("confirm"):
-            result = service.import_register(current_user, village.id, data, filename)
+            result = import_register(current_user, village.id, data, filename)
             flash(_("Imported: %(new)s new, %(updated)s updated, %(same)s unchanged.",
                     new=result.created, updated=result.updated, same=result.unchanged),
                   "success")
             return redirect(url_for("register.index", village=village.id))
-        preview = service.preview_register(current_user, village.id, data, filename)
+        preview = preview_register(current_user, village.id, data, filename)
     except Invalid as exc:
         return _index(village, error=exc, status=422)
     except FieldlogError as exc:
@@ -103,7 +105,7 @@ def export():
     village = _village()
     if village is None:
         return redirect(url_for("register.index"))
-    data = service.export_register(current_user, village.id)
+    data = export_register(current_user, village.id)
     return _xlsx(data, f"register-{village.code}.xlsx")
 
 
@@ -113,7 +115,7 @@ def export_full():
     """The full register, for an administrator who states why (audited with the reason)."""
     village = _village() or abort(404)
     try:
-        data = service.export_register(current_user, village.id,
+        data = export_register(current_user, village.id,
                                        full_reason=request.form.get("reason", ""))
     except Invalid as exc:
         return _index(village, export_error=exc.message, status=422)
@@ -126,13 +128,13 @@ def export_full():
 @roles_required(*EDITORS)
 def edit(household_id: str):
     try:
-        household = service.editable_household(current_user, household_id)
+        household = editable_household(current_user, household_id)
     except FieldlogError:
         abort(404)
     errors, form = {}, None
     if request.method == "POST":
         try:
-            service.update_household(current_user, household_id, request.form)
+            update_household(current_user, household_id, request.form)
             flash(_("Household saved."), "success")
             return redirect(url_for("register.index", village=household.village_id))
         except Invalid as exc:
@@ -163,7 +165,7 @@ def _edit_page(household, form=None, errors=None, *, revealed: str | None = None
 def reveal_phone(household_id: str):
     """Show the village's secretary a household's full number, for a reason (audited)."""
     try:
-        household = service.editable_household(current_user, household_id)
+        household = editable_household(current_user, household_id)
         phone = reveal_household_phone(current_user, household.id,
                                        request.form.get("reason", ""), "register")
     except Invalid as exc:

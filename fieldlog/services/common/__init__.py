@@ -1,3 +1,4 @@
 """Helpers every service shares: time conversions in the county's zone, geodesic distance,
-and running report statements side by side. Imports no other service package.
+running report statements side by side, and spreadsheets (bounded reading, export cells).
+Imports no other service package.
 """

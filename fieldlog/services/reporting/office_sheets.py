@@ -25,10 +25,10 @@ from fieldlog.errors import Invalid, NotFound
 from fieldlog.extensions import db
 from fieldlog.models import OrgUnit, User
 from fieldlog.permissions import scope_village_ids, unit_in_scope
+from fieldlog.services.common.cells import cell, marking
 from fieldlog.services.org.settings import county_id_of
 from fieldlog.services.people.audit import record
 from fieldlog.services.reporting.progress import Period
-from fieldlog.services.reporting.visit_exports import _cell, marking
 from fieldlog.timefmt import local_midnight_utc
 
 CHUNK = 1000
@@ -65,7 +65,7 @@ def zh_labels() -> Labels:
 
 def text(value) -> str:
     """A text cell safe for spreadsheets: no formula, no control characters XML refuses."""
-    return ILLEGAL_CHARACTERS_RE.sub("", _cell(value))
+    return ILLEGAL_CHARACTERS_RE.sub("", cell(value))
 
 
 def local_dt(value: datetime | None) -> datetime | None:

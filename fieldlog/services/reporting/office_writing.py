@@ -10,8 +10,8 @@ import tempfile
 from collections.abc import Iterator
 
 from fieldlog.services.common import xlsx_layout as spreadsheet
+from fieldlog.services.common.cells import csv_lines
 from fieldlog.services.reporting.office_sheets import CHUNK, OfficeExport, plain, text
-from fieldlog.services.reporting.visit_exports import _csv_lines
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MIME = "text/csv; charset=utf-8"
@@ -20,13 +20,13 @@ FORMATS = ("xlsx", "csv")
 
 def csv_chunks(export: OfficeExport) -> Iterator[str]:
     """Yield the export as CSV text: BOM, title lines, header, rows a chunk at a time."""
-    yield "\ufeff" + _csv_lines([[line] for line in export.lines])
+    yield "\ufeff" + csv_lines([[line] for line in export.lines])
     if export.common:
         first = export.sheets[0].header
-        yield _csv_lines([["类型", *first[:export.common], "内容"]])
+        yield csv_lines([["类型", *first[:export.common], "内容"]])
     for sheet in export.sheets:
         if not export.common:
-            yield _csv_lines([sheet.header])
+            yield csv_lines([sheet.header])
         batch = []
         for values in sheet.rows():
             row = [plain(v) for v in values]
@@ -37,12 +37,12 @@ def csv_chunks(export: OfficeExport) -> Iterator[str]:
                 row = [sheet.name, *row[:export.common], text(rest)]
             batch.append(row)
             if len(batch) >= CHUNK:
-                yield _csv_lines(batch)
+                yield csv_lines(batch)
                 batch = []
         if batch:
-            yield _csv_lines(batch)
+            yield csv_lines(batch)
     if export.trailer:
-        yield _csv_lines(export.trailer)
+        yield csv_lines(export.trailer)
 
 
 def xlsx_file(export: OfficeExport) -> str:

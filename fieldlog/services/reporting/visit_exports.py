@@ -4,8 +4,6 @@ Each export writes its audit entry and commits *before* the first byte goes out,
 filters and the row count a COUNT query gave at that moment: the exact number of rows sent
 is only known at the end of a stream, which may also be cut off by the client.
 """
-import csv
-import io
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -15,23 +13,12 @@ from sqlalchemy import Select, func, select
 
 from fieldlog.extensions import db
 from fieldlog.models import AuditEntry, Household, OrgUnit, User, Visit
+from fieldlog.services.common.cells import cell, csv_lines, marking
 from fieldlog.services.people.audit import AuditFilters, filtered_entries, record
 from fieldlog.services.people.privacy import mask_phone
 from fieldlog.services.records.visits import filtered_visits, photo_counts
 
 CHUNK = 500
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def marking() -> str:
-    """The line that marks a file as personal information, in the user's language."""
-    return _("Contains personal information — for official use only")
-
-
-def _cell(value) -> str:
-    """Make a text cell safe for spreadsheets: a leading = + - @ would run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def _local(value: datetime | None) -> str:
@@ -44,17 +31,11 @@ def _count(query: Select) -> int:
     return db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
 
 
-def _csv_lines(rows: list[list]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
-    return buffer.getvalue()
-
-
 def _preamble(user: User, entry: AuditEntry, header: list[str]) -> str:
     """The BOM (so Excel reads UTF-8), the marking, who exported when, and the header row."""
     exported = _("Exported by %(user)s at %(time)s; audit entry %(id)s",
                  user=user.username, time=_local(entry.at), id=entry.id)
-    return "\ufeff" + _csv_lines([[marking()], [exported], header])
+    return "\ufeff" + csv_lines([[marking()], [exported], header])
 
 
 def _visit_query(user: User, village_id: int | None, author_id: int | None) -> Select:
@@ -89,10 +70,10 @@ def visits_csv(user: User, *, village_id: int | None = None,
         result = db.session.execute(query.execution_options(yield_per=CHUNK))
         for rows in result.partitions():
             photos = photo_counts([str(row.id) for row in rows])  # one query per chunk
-            yield _csv_lines([[
-                _local(row.occurred_at), _local(row.received_at), _cell(row.name),
-                _cell(row.head_name), _cell(row.house_label), mask_phone(row.phone),
-                _cell(row.display_name), _cell(row.heard), _cell(row.requests),
+            yield csv_lines([[
+                _local(row.occurred_at), _local(row.received_at), cell(row.name),
+                cell(row.head_name), cell(row.house_label), mask_phone(row.phone),
+                cell(row.display_name), cell(row.heard), cell(row.requests),
                 yes if row.follow_up else no, photos.get(str(row.id), 0), row.photo_count,
                 row.lat, row.lon, row.accuracy_m, row.id,
             ] for row in rows])
@@ -114,10 +95,10 @@ def audit_csv(user: User, filters: AuditFilters) -> Iterator[str]:
         yield preamble
         result = db.session.execute(query.execution_options(yield_per=CHUNK))
         for rows in result.scalars().partitions():
-            yield _csv_lines([[
-                e.id, _local(e.at), _cell(e.actor_name), e.action, _cell(e.object_type),
-                _cell(e.object_id), e.ip, _cell(e.user_agent),
-                _cell(e.details), e.hash,
+            yield csv_lines([[
+                e.id, _local(e.at), cell(e.actor_name), e.action, cell(e.object_type),
+                cell(e.object_id), e.ip, cell(e.user_agent),
+                cell(e.details), e.hash,
             ] for e in rows])
 
     return generate()
