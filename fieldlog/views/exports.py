@@ -9,7 +9,7 @@ from fieldlog.errors import Invalid, NotFound
 from fieldlog.permissions import REVIEWER_ROLES, roles_required
 from fieldlog.services.register.coverage import villages_in_scope
 from fieldlog.services.reporting import office_exports as service
-from fieldlog.services.reporting.progress import cadres_in_scope
+from fieldlog.services.reporting.table import cadres_in_scope
 from fieldlog.timefmt import local_today
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")

@@ -42,7 +42,9 @@ from fieldlog.permissions import scope_village_ids, unit_in_scope
 from fieldlog.services.common import xlsx_layout as spreadsheet
 from fieldlog.services.org.settings import county_id_of
 from fieldlog.services.people.audit import record
-from fieldlog.services.reporting.progress import Period, cadre_figures, cadre_in_scope
+from fieldlog.services.reporting.figures import cadre_figures
+from fieldlog.services.reporting.period import Period
+from fieldlog.services.reporting.table import cadre_in_scope
 from fieldlog.services.reporting.visit_exports import _cell, _csv_lines, marking
 from fieldlog.timefmt import local_midnight_utc, local_today
 
@@ -533,8 +535,8 @@ def record_form(user: User, cadre_id: int, span: Span) -> OfficeExport:
 
 def score_sheet(user: User, span: Span, village_id: int | None) -> OfficeExport:
     """考评得分表: each cadre in scope, points per rubric item, total and grade."""
-    from fieldlog.services.reporting.progress import cadres_in_scope
     from fieldlog.services.reporting.scoring import grade_for, label_of, period_scores, rubric_for
+    from fieldlog.services.reporting.table import cadres_in_scope
 
     _villages, village = scoped_villages(user, village_id)
     cadres = [c for c in cadres_in_scope(user)
