@@ -27,7 +27,10 @@ from fieldlog.extensions import db  # noqa: E402
 from fieldlog.models import User, Visit  # noqa: E402
 from fieldlog.permissions import scope_village_ids  # noqa: E402
 from fieldlog.services.people.auth import hash_password  # noqa: E402
-from fieldlog.services.reporting import progress  # noqa: E402
+from fieldlog.services.reporting.cadre_page import recent_records, records_per_day  # noqa: E402
+from fieldlog.services.reporting.figures import cadre_figures, village_days  # noqa: E402
+from fieldlog.services.reporting.period import Period  # noqa: E402
+from fieldlog.services.reporting.table import cadres_in_scope  # noqa: E402
 from fieldlog.timefmt import local_today  # noqa: E402
 
 TOWNSHIPS, VILLAGES_PER_TOWN, HOUSEHOLDS_PER_VILLAGE = 20, 15, 500
@@ -187,24 +190,24 @@ def measure(app, runs: int) -> list[tuple[str, float, float, str]]:
     rows = []
     with app.app_context(), app.test_request_context():
         county = db.session.get(User, 301)
-        cadres = [u.id for u in progress.cadres_in_scope(county)]
-        last_month = progress.Period.around("month", local_today()).shifted(-1)
-        last_quarter = progress.Period.around("quarter", local_today()).shifted(-1)
+        cadres = [u.id for u in cadres_in_scope(county)]
+        last_month = Period.around("month", local_today()).shifted(-1)
+        last_quarter = Period.around("quarter", local_today()).shifted(-1)
         for label, period in (("month", last_month), ("quarter", last_quarter)):
-            figures = progress.cadre_figures(cadres, period)
+            figures = cadre_figures(cadres, period)
             visits = sum(f.visits["total"] for f in figures.values())
             rows.append((f"county table, {label} ({period.key})",
-                         *timed(lambda p=period: progress.cadre_figures(cadres, p), runs),
+                         *timed(lambda p=period: cadre_figures(cadres, p), runs),
                          f"{len(figures)} cadres, {visits} visits"))
         lo, hi = last_month.bounds_utc()
         rows.append(("  of which village days (attendance)", *timed(
-            lambda: progress.village_days(cadres, last_month.start, last_month.end), runs), ""))
+            lambda: village_days(cadres, last_month.start, last_month.end), runs), ""))
         one = cadres[len(cadres) // 2]
 
         def cadre_page():
-            figures = progress.cadre_figures([one], last_month, with_days=True)[one]
-            progress.records_per_day(one, figures.start, figures.end)
-            progress.recent_records(one)
+            figures = cadre_figures([one], last_month, with_days=True)[one]
+            records_per_day(one, figures.start, figures.end)
+            recent_records(one)
 
         rows.append(("one cadre's figures + calendar + recent", *timed(cadre_page, runs), ""))
 

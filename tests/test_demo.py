@@ -287,7 +287,8 @@ def test_demo_has_every_other_kind_of_record(demo):
 
 
 def test_demo_records_feed_the_progress_table(demo):
-    from fieldlog.services.reporting.progress import Period, cadre_figures
+    from fieldlog.services.reporting.figures import cadre_figures
+    from fieldlog.services.reporting.period import Period
 
     secretaries = list(db.session.scalars(select(User).where(User.role == "secretary")))
     figures = cadre_figures([s.id for s in secretaries], Period.parse("term"))

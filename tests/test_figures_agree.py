@@ -246,8 +246,9 @@ def test_term_and_month_figures_are_labelled(client, world, third_of_november, l
 
 def test_the_month_record_and_progress_count_alike(today_is, world, more_of_october):
     """The services themselves agree: six-one over the term, every return of the month."""
+    from fieldlog.services.reporting.figures import cadre_figures
     from fieldlog.services.reporting.month import month_record
-    from fieldlog.services.reporting.progress import Period, cadre_figures
+    from fieldlog.services.reporting.period import Period
 
     today_is(date(2026, 11, 18))
     month = month_record(world.sec1, 2026, 10)

@@ -8,8 +8,9 @@ from fieldlog.errors import Invalid
 from fieldlog.extensions import db
 from fieldlog.models import HouseholdTag, LeaveRequest, ReviewDecision, Visit
 from fieldlog.services.attendance.monthly import months_between
-from fieldlog.services.reporting import progress
-from fieldlog.services.reporting.progress import Period, cadre_figures
+from fieldlog.services.reporting import figure_queries
+from fieldlog.services.reporting.figures import cadre_figures
+from fieldlog.services.reporting.period import Period
 from fieldlog.timefmt import local_today
 from tests.test_sync_api import sync, visit_payload
 from tests.test_sync_records import base, meeting
@@ -142,7 +143,7 @@ def test_returned_records_are_counted_alike_for_few_cadres_and_for_a_county(coun
     ids, year = [w.sec1.id, w.sec2.id, w.sec3.id], Period.around("year", local_today())
     expected = {w.sec1.id: 2, w.sec2.id: 0, w.sec3.id: 1}
     assert {u: f.returned for u, f in cadre_figures(ids, year).items()} == expected
-    monkeypatch.setattr(progress, "_FEW_CADRES", 0)
+    monkeypatch.setattr(figure_queries, "_FEW_CADRES", 0)
     assert {u: f.returned for u, f in cadre_figures(ids, year).items()} == expected
 
 

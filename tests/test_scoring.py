@@ -11,7 +11,7 @@ from fieldlog.extensions import db
 from fieldlog.models import AuditEntry, CountySetting, ManualScore
 from fieldlog.services.org.settings import DEFAULTS
 from fieldlog.services.reporting import scoring
-from fieldlog.services.reporting.progress import Period
+from fieldlog.services.reporting.period import Period
 from tests.test_sync_api import sync, visit_payload
 from tests.test_sync_records import base, meeting
 

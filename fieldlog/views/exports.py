@@ -14,7 +14,7 @@ from fieldlog.services.reporting import (
     office_sheets,
     office_writing,
 )
-from fieldlog.services.reporting.progress import cadres_in_scope
+from fieldlog.services.reporting.table import cadres_in_scope
 from fieldlog.timefmt import local_today
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")

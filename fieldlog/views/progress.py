@@ -16,7 +16,20 @@ from fieldlog.domain import (
 )
 from fieldlog.errors import Invalid, NotFound
 from fieldlog.permissions import REVIEWER_ROLES, roles_required
-from fieldlog.services.reporting import progress as service
+from fieldlog.services.reporting.cadre_page import (
+    calendar_months,
+    recent_records,
+    records_per_day,
+)
+from fieldlog.services.reporting.figures import cadre_figures
+from fieldlog.services.reporting.period import Period
+from fieldlog.services.reporting.table import (
+    SORTS,
+    TableQuery,
+    cadre_in_scope,
+    progress_table,
+    scope_places,
+)
 from fieldlog.timefmt import local_today
 
 bp = Blueprint("progress", __name__, url_prefix="/progress")
@@ -45,16 +58,16 @@ def record_url(kind: str, record_id: str) -> str | None:
         return None
 
 
-def _period() -> tuple[service.Period, str | None]:
+def _period() -> tuple[Period, str | None]:
     """Read ?period= (or ?kind= for the running one); a malformed one falls back to the month."""
     today = local_today()
     kind = request.args.get("kind", "")
     if kind in PERIOD_KINDS and not request.args.get("period"):
-        return service.Period.around(kind, today), None
+        return Period.around(kind, today), None
     try:
-        return service.Period.parse(request.args.get("period"), today), None
+        return Period.parse(request.args.get("period"), today), None
     except Invalid as exc:
-        return service.Period.around("month", today), exc.message
+        return Period.around("month", today), exc.message
 
 
 def _int(name: str) -> int | None:
@@ -65,15 +78,15 @@ def _int(name: str) -> int | None:
 @roles_required(*REVIEWER_ROLES)
 def table():
     period, error = _period()
-    query = service.TableQuery(
+    query = TableQuery(
         township=_int("township"), village=_int("village"), below=bool(request.args.get("below")),
         q=request.args.get("q", "").strip()[:40],
-        sort=request.args.get("sort") if request.args.get("sort") in service.SORTS else "place",
+        sort=request.args.get("sort") if request.args.get("sort") in SORTS else "place",
         desc=request.args.get("dir") == "desc")
     if error:
         flash(error, "error")
-    rows = service.progress_table(current_user, period, query)
-    townships, villages = service.scope_places(current_user)
+    rows = progress_table(current_user, period, query)
+    townships, villages = scope_places(current_user)
     return render_template(
         "progress/table.html", rows=rows, period=period, query=query, townships=townships,
         villages=villages, kinds=PERIOD_KINDS, six_one=SIX_ONE_LABELS,
@@ -84,18 +97,18 @@ def table():
 @roles_required(*REVIEWER_ROLES)
 def cadre(cadre_id: int):
     try:
-        person = service.cadre_in_scope(current_user, cadre_id)
+        person = cadre_in_scope(current_user, cadre_id)
     except NotFound:
         abort(404)
     period, error = _period()
     if error:
         flash(error, "error")
-    figures = service.cadre_figures([person.id], period, with_days=True)[person.id]
+    figures = cadre_figures([person.id], period, with_days=True)[person.id]
     return render_template(
         "progress/cadre.html", cadre=person, figures=figures, period=period, kinds=PERIOD_KINDS,
-        months=service.calendar_months(figures.start, figures.end),
-        per_day=service.records_per_day(person.id, figures.start, figures.end),
-        recent=service.recent_records(person.id), today=local_today(),
+        months=calendar_months(figures.start, figures.end),
+        per_day=records_per_day(person.id, figures.start, figures.end),
+        recent=recent_records(person.id), today=local_today(),
         six_one=SIX_ONE_LABELS, meeting_labels=MEETING_LABELS, states=ACTION_STATE_LABELS,
         day_labels=DAY_LABELS, record_labels=RECORD_LABELS, status_labels=STATUS_LABELS,
     ), 422 if error else 200

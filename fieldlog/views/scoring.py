@@ -13,7 +13,8 @@ from flask_login import current_user
 from fieldlog.errors import FieldlogError, Invalid, NotFound
 from fieldlog.permissions import REVIEWER_ROLES, roles_required
 from fieldlog.services.reporting import scoring as service
-from fieldlog.services.reporting.progress import Period, cadre_in_scope, cadres_in_scope
+from fieldlog.services.reporting.period import Period
+from fieldlog.services.reporting.table import cadre_in_scope, cadres_in_scope
 from fieldlog.timefmt import local_today
 
 bp = Blueprint("scoring", __name__)

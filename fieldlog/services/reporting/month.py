@@ -3,7 +3,7 @@
 One record entered once feeds the monthly 记实登记表: `month_records` gathers any number of
 cadres with grouped queries (the township report), `month_record` is the one-cadre case.
 Every figure that is also shown elsewhere (days, visits, meetings, six-one, ledger, leave,
-returned) comes from `progress.cadre_figures`, the one function behind the progress table, the
+returned) comes from `figures.cadre_figures`, the one function behind the progress table, the
 cadre page and scoring; this module adds the month's lines (which visits, which meetings…).
 The definitions are in docs/figures.md.
 Months are the county's calendar months: a visit at 23:30 on the 31st (local time) belongs to
@@ -38,7 +38,7 @@ from fieldlog.models import (
 )
 from fieldlog.models.records import ACTION_STATES, ACTION_TYPES, MEETING_TYPES
 from fieldlog.services.org.settings import county_id_of, county_setting
-from fieldlog.services.reporting.progress import LEDGER_CLOSED as CLOSED
+from fieldlog.services.reporting.figure_queries import LEDGER_CLOSED as CLOSED
 from fieldlog.timefmt import local_midnight_utc, local_today
 
 SUMMARY_CHARS = 60
@@ -125,7 +125,7 @@ class MonthRecord:
     ledger_overdue: int = 0
     leave: list[dict] = field(default_factory=list)
     leave_days: int = 0
-    returned: int = 0  # returns decided in the month (progress.CadreFigures.returned)
+    returned: int = 0  # returns decided in the month (figures.CadreFigures.returned)
     approved: int = 0
     six_one_done: int = 0  # of six, in the term by the month's end
 
@@ -371,12 +371,12 @@ def _review_status(records, ids, window) -> None:
 
 
 def _figures(records: dict[int, MonthRecord], period: Period) -> None:
-    """Take every figure shown elsewhere too from progress.cadre_figures (one definition)."""
-    from fieldlog.services.reporting import progress
+    """Take every figure shown elsewhere too from figures.cadre_figures (one definition)."""
+    from fieldlog.services.reporting import figures
+    from fieldlog.services.reporting import period as periods
 
-    found = progress.cadre_figures(list(records), progress.Period.month(period.year,
-                                                                        period.month),
-                                   with_days=True)
+    found = figures.cadre_figures(list(records), periods.Period.month(period.year, period.month),
+                                  with_days=True)
     for user_id, record in records.items():
         f = found.get(user_id)
         if f is None:  # not a secretary of a village: nothing counted

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from fieldlog.extensions import db
 from fieldlog.models import User
+from fieldlog.services.reporting.figures import cadre_figures
 from fieldlog.services.reporting.office_sheets import (
     OfficeExport,
     Sheet,
@@ -18,7 +19,8 @@ from fieldlog.services.reporting.office_sheets import (
     title_lines,
     zh_labels,
 )
-from fieldlog.services.reporting.progress import Period, cadre_figures, cadre_in_scope
+from fieldlog.services.reporting.period import Period
+from fieldlog.services.reporting.table import cadre_in_scope
 
 DAY_MARK = {"records": "√", "marked": "○", "official": "公", "leave": "假"}
 
@@ -116,8 +118,8 @@ def record_form(user: User, cadre_id: int, span: Span) -> OfficeExport:
 
 def score_sheet(user: User, span: Span, village_id: int | None) -> OfficeExport:
     """考评得分表: each cadre in scope, points per rubric item, total and grade."""
-    from fieldlog.services.reporting.progress import cadres_in_scope
     from fieldlog.services.reporting.scoring import grade_for, label_of, period_scores, rubric_for
+    from fieldlog.services.reporting.table import cadres_in_scope
 
     _villages, village = scoped_villages(user, village_id)
     cadres = [c for c in cadres_in_scope(user)

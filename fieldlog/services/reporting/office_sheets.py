@@ -28,7 +28,7 @@ from fieldlog.permissions import scope_village_ids, unit_in_scope
 from fieldlog.services.common.cells import cell, marking
 from fieldlog.services.org.settings import county_id_of
 from fieldlog.services.people.audit import record
-from fieldlog.services.reporting.progress import Period
+from fieldlog.services.reporting.period import Period
 from fieldlog.timefmt import local_midnight_utc
 
 CHUNK = 1000

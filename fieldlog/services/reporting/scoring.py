@@ -2,7 +2,7 @@
 
 The rubric is the county setting "scoring_rubric" (default in services/settings.py). Pure
 functions (`item_points`, `grade_for`, `validate_rubric`) carry the rules and are unit tested
-on their own; `period_scores` joins them to the figures of services/progress.py and the
+on their own; `period_scores` joins them to the figures of services/reporting/figures.py and the
 supervisors' manual scores.
 """
 from dataclasses import dataclass, field
@@ -20,11 +20,9 @@ from fieldlog.models.base import utcnow
 from fieldlog.services.attendance.monthly import months_between
 from fieldlog.services.org.settings import county_id_of, county_setting, set_county_setting
 from fieldlog.services.people.audit import record
-from fieldlog.services.reporting.progress import (
-    Period,
-    cadre_figures,
-    cadre_in_scope,
-)
+from fieldlog.services.reporting.figures import cadre_figures
+from fieldlog.services.reporting.period import Period
+from fieldlog.services.reporting.table import cadre_in_scope
 
 TOTAL = 1000
 REASON_MAX = 500
@@ -67,7 +65,7 @@ class CadreScore:
     total: float = 0.0
     grade: str = ""
     band: int = 0  # index of the grade band, 0 the highest
-    figures: Any = None  # the progress.CadreFigures scored (the figures every page shows)
+    figures: Any = None  # the figures.CadreFigures scored (the figures every page shows)
 
     @property
     def provisional(self) -> bool:
@@ -275,7 +273,7 @@ def _ratio(numerator: float, denominator: float) -> float | None:
 
 
 def metric_values(f: Any) -> dict[str, float | None]:
-    """Turn a cadre's period figures (progress.CadreFigures) into the rubric's metric values.
+    """Turn a cadre's period figures (figures.CadreFigures) into the rubric's metric values.
 
     Counts are per month of the window counted (a running month is cut at today), and days
     are measured against the days expected so far, so a score mid-month is fair. A rate with
