@@ -2,10 +2,16 @@
 // Shell: precached on install, cache-first. Pages under /m/ and the register pages a
 // secretary reads in the village: network-first with a short timeout, then the cached copy,
 // then /offline. Never cached: /api/, non-GET requests,
-// /login, /logout. Bump CACHE_VERSION whenever a file in SHELL changes.
+// /login, /logout. Static files are fingerprinted (fieldlog/assets.py): the server fills in
+// ASSETS and ASSETS_VERSION below when it serves this file, so a changed file changes this
+// script, which installs again and precaches the new names. Bump CACHE_VERSION when this
+// script's own logic changes.
 
-const CACHE_VERSION = "v5";
-const SHELL_CACHE = `fieldlog-shell-${CACHE_VERSION}`;
+const CACHE_VERSION = "v6";
+// Filled in by the server (views/pwa.py): {"/static/js/app.js": "/static/js/app.<hash>.js", …}.
+const ASSETS = {};
+const ASSETS_VERSION = "";
+const SHELL_CACHE = `fieldlog-shell-${CACHE_VERSION}-${ASSETS_VERSION}`;
 const PAGES_CACHE = "fieldlog-pages"; // survives shell updates: offline pages stay usable
 const NAV_TIMEOUT_MS = 3000;
 const OFFLINE_URL = "/offline";
@@ -55,8 +61,11 @@ const SHELL = [
 self.addEventListener("install", (event) => {
   event.waitUntil((async () => {
     const cache = await caches.open(SHELL_CACHE);
-    // `reload`: take the files from the network, not from the HTTP cache.
-    await cache.addAll(SHELL.map((url) => new Request(url, { cache: "reload", credentials: "same-origin" })));
+    // A fingerprinted file never changes, so the copy the page just loaded will do; plain
+    // names (`reload`) come from the network, not from the HTTP cache.
+    await cache.addAll(SHELL.map((url) => (ASSETS[url]
+      ? new Request(ASSETS[url], { credentials: "same-origin" })
+      : new Request(url, { cache: "reload", credentials: "same-origin" }))));
     await self.skipWaiting();
   })());
 });
@@ -126,12 +135,28 @@ async function navigate(event) {
   }
 }
 
-/** Static files: cache first, fill the cache on a miss. */
+/** The current fingerprinted URL of a static path, plain ("/static/js/db.js") or with an older hash. */
+function currentName(pathname) {
+  if (ASSETS[pathname]) return ASSETS[pathname];
+  const plain = pathname.replace(/\.[0-9a-f]{10}(\.[^./]+)$/, "$1");
+  return ASSETS[plain] || null;
+}
+
+/** Static files: cache first, fill the cache on a miss. A page cached before an update may
+ * ask for an older name: offline, it gets today's file of that name. */
 async function staticAsset(event) {
   const { request } = event;
   const cached = await caches.match(request, { ignoreSearch: true });
   if (cached) return cached;
-  const response = await fetch(request);
+  const current = currentName(new URL(request.url).pathname);
+  let response;
+  try {
+    response = await fetch(request);
+  } catch (err) {
+    const fallback = current && (await caches.match(current));
+    if (fallback) return fallback;
+    throw err;
+  }
   if (response.ok && response.type === "basic") {
     const copy = response.clone();
     event.waitUntil(caches.open(SHELL_CACHE).then((cache) => cache.put(request, copy)).catch(() => {}));

@@ -1,0 +1,39 @@
+"""Compressed answers (brotli, gzip) for text: pages, JSON, CSS, JS, SVG, the web manifest.
+
+Not compressed: images and photos (already compressed), streamed answers other than static
+files (the CSV/XLSX exports stream 100,000 rows and must not be held back), and answers marked
+`Cache-Control: no-store` (a phone number revealed once: see docs/security.md, BREACH).
+"""
+from flask import Flask, Response, request
+
+from fieldlog.extensions import compress
+
+MIMETYPES = [
+    "text/html",
+    "text/css",
+    "text/plain",
+    "text/javascript",
+    "application/javascript",
+    "application/json",
+    "application/problem+json",
+    "application/manifest+json",
+    "image/svg+xml",
+]
+
+
+def register_compression(app: Flask) -> None:
+    """Compress what is worth it; register before every other after-request hook so it runs last."""
+    app.config.setdefault("COMPRESS_MIMETYPES", MIMETYPES)
+    app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"])
+    app.config.setdefault("COMPRESS_ALGORITHM_STREAMING", ["br", "gzip"])
+    app.config.setdefault("COMPRESS_BR_LEVEL", 5)
+    app.config["COMPRESS_REGISTER"] = False  # our hook below decides, then calls it
+    compress.init_app(app)
+
+    @app.after_request
+    def compress_response(response: Response) -> Response:
+        if response.is_streamed and request.endpoint != "static":
+            return response
+        if response.cache_control.no_store:
+            return response
+        return compress.after_request(response)
