@@ -21,7 +21,8 @@ from pathlib import Path
 from flask import Flask, Response, current_app, request, send_from_directory
 
 HASH_LENGTH = 10
-IMMUTABLE = "public, max-age=31536000, immutable"
+YEAR = 31536000
+IMMUTABLE = f"public, max-age={YEAR}, immutable"
 SHORT = 600  # seconds: unfingerprinted names (the manifest's icons, CSS url()s, old pages)
 # `from "./x.js"`, `import "./x.js"`, `import("./x.js")`: relative module specifiers.
 _IMPORT = re.compile(r"""(\bfrom\s*|\bimport\s*\(?\s*)(["'])(\.\.?/[^"'\s]+\.js)\2""")
@@ -152,7 +153,8 @@ def serve_static(filename: str) -> Response:
         response.set_etag(hashlib.sha256(body).hexdigest()[:16])
         response.make_conditional(request)
     else:
-        response = send_from_directory(current_app.static_folder, plain or filename, max_age=SHORT)
+        max_age = YEAR if plain and not stale else 0 if stale else SHORT
+        response = send_from_directory(current_app.static_folder, plain or filename, max_age=max_age)
     if plain and not stale:
         response.headers["Cache-Control"] = IMMUTABLE
     elif stale:

@@ -1,10 +1,10 @@
 """Compressed answers (brotli, gzip) for text: pages, JSON, CSS, JS, SVG, the web manifest.
 
-Not compressed: images and photos (already compressed), streamed answers other than static
-files (the CSV/XLSX exports stream 100,000 rows and must not be held back), and answers marked
+Not compressed: images and photos (already compressed), answers streamed from a generator
+(the CSV/XLSX exports stream 100,000 rows and must not be held back), and answers marked
 `Cache-Control: no-store` (a phone number revealed once: see docs/security.md, BREACH).
 """
-from flask import Flask, Response, request
+from flask import Flask, Response
 
 from fieldlog.extensions import compress
 
@@ -32,8 +32,14 @@ def register_compression(app: Flask) -> None:
 
     @app.after_request
     def compress_response(response: Response) -> Response:
-        if response.is_streamed and request.endpoint != "static":
-            return response
+        if response.is_streamed:
+            text = response.mimetype in app.config["COMPRESS_MIMETYPES"]
+            if not (response.direct_passthrough and text):
+                return response  # a generator (the exports) or a photo: sent as it comes
+            # A text file from disk (static/, at most a few hundred KB): read it whole, so it
+            # is compressed in one go and the file is closed with the response.
+            response.direct_passthrough = False
+            response.make_sequence()
         if response.cache_control.no_store:
             return response
         return compress.after_request(response)
