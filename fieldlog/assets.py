@@ -26,7 +26,8 @@ IMMUTABLE = f"public, max-age={YEAR}, immutable"
 SHORT = 600  # seconds: unfingerprinted names (the manifest's icons, CSS url()s, old pages)
 # `from "./x.js"`, `import "./x.js"`, `import("./x.js")`: relative module specifiers.
 _IMPORT = re.compile(r"""(\bfrom\s*|\bimport\s*\(?\s*)(["'])(\.\.?/[^"'\s]+\.js)\2""")
-_FINGERPRINTED = re.compile(rf"^(?P<stem>.+)\.(?P<hash>[0-9a-f]{{{HASH_LENGTH}}})(?P<ext>\.[^./]+)$")
+_FINGERPRINTED = re.compile(
+    rf"^(?P<stem>.+)\.(?P<hash>[0-9a-f]{{{HASH_LENGTH}}})(?P<ext>\.[^./]+)$")
 # Served at their own stable URLs (pwa blueprint), never fingerprinted.
 _NOT_FINGERPRINTED = {"sw.js", "manifest.webmanifest"}
 
@@ -79,7 +80,8 @@ class Assets:
             if target not in modules:
                 return match.group(0)
             self._add_module(target, modules, path + (name,))
-            relative = match.group(3).rpartition("/")[0] + "/" + self.names[target].rpartition("/")[2]
+            folder = match.group(3).rpartition("/")[0]
+            relative = f"{folder}/{self.names[target].rpartition('/')[2]}"
             return f"{match.group(1)}{match.group(2)}{relative}{match.group(2)}"
 
         body = _IMPORT.sub(rewrite, modules[name]).encode("utf-8")
@@ -139,28 +141,23 @@ def service_worker_source() -> str:
 def serve_static(filename: str) -> Response:
     """Serve a static file: fingerprinted names for a year, plain names for a short while."""
     assets = current_assets()
-    plain = assets.files.get(filename)
-    stale = None
+    plain, cache = assets.files.get(filename), IMMUTABLE
     if plain is None:
         match = _FINGERPRINTED.match(filename)
-        if match and f"{match['stem']}{match['ext']}" in assets.names:
-            # A page from an older release asks for a file that has changed since: answer
-            # today's file, but not as immutable (a rolling deploy may ask the wrong process).
-            stale = plain = f"{match['stem']}{match['ext']}"
+        plain = f"{match['stem']}{match['ext']}" if match else None
+        # A page from an older release asks for a file that has changed since: answer
+        # today's file, but not as immutable (a rolling deploy may ask the wrong process).
+        plain, cache = (plain, "no-cache") if plain in assets.names else (None, None)
     if plain in assets.bodies:  # a module, with its imports fingerprinted
         body = assets.bodies[plain]
         response = current_app.response_class(body, mimetype="text/javascript")
         response.set_etag(hashlib.sha256(body).hexdigest()[:16])
         response.make_conditional(request)
     else:
-        max_age = YEAR if plain and not stale else 0 if stale else SHORT
-        response = send_from_directory(current_app.static_folder, plain or filename, max_age=max_age)
-    if plain and not stale:
-        response.headers["Cache-Control"] = IMMUTABLE
-    elif stale:
-        response.headers["Cache-Control"] = "no-cache"
-    else:
-        response.headers["Cache-Control"] = f"public, max-age={SHORT}"
+        max_age = {IMMUTABLE: YEAR, "no-cache": 0}.get(cache, SHORT)
+        response = send_from_directory(current_app.static_folder, plain or filename,
+                                       max_age=max_age)
+    response.headers["Cache-Control"] = cache or f"public, max-age={SHORT}"
     return response
 
 
