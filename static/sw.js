@@ -14,6 +14,7 @@ const ASSETS_VERSION = "";
 const SHELL_CACHE = `fieldlog-shell-${CACHE_VERSION}-${ASSETS_VERSION}`;
 const PAGES_CACHE = "fieldlog-pages"; // survives shell updates: offline pages stay usable
 const NAV_TIMEOUT_MS = 3000;
+const WARM_PARALLEL = 4; // pages fetched at once when warming (browsers open 6 connections)
 const OFFLINE_URL = "/offline";
 // Phone pages outside /m/ that home links to: read-only offline copies (户籍台账, 走访覆盖).
 const OTHER_PAGES = new Set(["/register/", "/register/coverage"]);
@@ -52,9 +53,9 @@ const SHELL = [
   "/static/js/records-list.js",
   "/static/js/record-label.js",
   "/static/js/photo-check.js",
+  // The pages' own icons. The manifest's 512-pixel icons (38 KB) are left to the browser,
+  // which fetches them when the app is installed, online.
   "/static/icons/icon-192.png",
-  "/static/icons/icon-512.png",
-  "/static/icons/maskable-512.png",
   "/static/icons/apple-touch-icon.png",
 ];
 
@@ -183,16 +184,21 @@ self.addEventListener("fetch", (event) => {
   }
 });
 
-/** Fetch and cache the given app pages with the user's cookies (after sign-in). */
+/** Fetch and cache the given app pages with the user's cookies (after sign-in), a few at a
+ * time: on a slow link each page costs a round trip, and one after another they add up. */
 async function warm(urls) {
+  const queue = [...(urls || [])];
   let cached = 0;
-  for (const url of urls || []) {
-    try {
-      const u = new URL(url, self.location.origin);
-      const response = await fetch(u.href, { credentials: "same-origin", cache: "no-store", redirect: "follow" });
-      if (await keepPage(u.href, response)) cached += 1;
-    } catch (_) { /* offline or refused: the next page load tries again */ }
+  async function next() {
+    for (let url = queue.shift(); url !== undefined; url = queue.shift()) {
+      try {
+        const u = new URL(url, self.location.origin);
+        const response = await fetch(u.href, { credentials: "same-origin", cache: "no-store", redirect: "follow" });
+        if (await keepPage(u.href, response)) cached += 1;
+      } catch (_) { /* offline or refused: the next page load tries again */ }
+    }
   }
+  await Promise.all(Array.from({ length: WARM_PARALLEL }, next));
   return cached;
 }
 
