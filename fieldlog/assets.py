@@ -12,12 +12,15 @@ page's entry point, and a fingerprinted URL always names the whole graph below i
 
 The hash comes from the files' contents only, so every process of a deployment agrees.
 """
+import gzip
 import hashlib
 import json
+import mimetypes
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import brotli
 from flask import Flask, Response, current_app, request, send_from_directory
 
 HASH_LENGTH = 10
@@ -41,6 +44,7 @@ class Assets:
     files: dict[str, str] = field(default_factory=dict)  # fingerprinted -> plain name
     bodies: dict[str, bytes] = field(default_factory=dict)  # rewritten modules, by plain name
     signature: tuple = ()
+    packed: dict[tuple[str, str], bytes] = field(default_factory=dict)  # (name, coding) → body
 
     @classmethod
     def scan(cls, folder: str | Path) -> "Assets":
@@ -87,6 +91,18 @@ class Assets:
         body = _IMPORT.sub(rewrite, modules[name]).encode("utf-8")
         self._add(name, body)
         self.bodies[name] = body
+
+    def body(self, name: str) -> bytes:
+        return self.bodies[name] if name in self.bodies else (self.folder / name).read_bytes()
+
+    def encoded(self, name: str, coding: str) -> bytes:
+        """Return the file compressed once for all, at the strongest setting (files are small)."""
+        key = (name, coding)
+        if key not in self.packed:
+            body = self.body(name)
+            self.packed[key] = (brotli.compress(body, quality=11) if coding == "br"
+                                else gzip.compress(body, compresslevel=9, mtime=0))
+        return self.packed[key]
 
     def url_map(self, prefix: str) -> dict[str, str]:
         """Return {"/static/js/app.js": "/static/js/app.<hash>.js", …} for the service worker."""
@@ -148,9 +164,16 @@ def serve_static(filename: str) -> Response:
         # A page from an older release asks for a file that has changed since: answer
         # today's file, but not as immutable (a rolling deploy may ask the wrong process).
         plain, cache = (plain, "no-cache") if plain in assets.names else (None, None)
-    if plain in assets.bodies:  # a module, with its imports fingerprinted
-        body = assets.bodies[plain]
-        response = current_app.response_class(body, mimetype="text/javascript")
+    mimetype = ("text/javascript" if plain in assets.bodies
+                else mimetypes.guess_type(plain or "")[0])
+    if plain and mimetype in current_app.config.get("COMPRESS_MIMETYPES", ()):
+        # Text (modules with their imports fingerprinted, CSS, SVG): compressed once per process.
+        coding = next((c for c in ("br", "gzip") if request.accept_encodings[c]), None)
+        body = assets.encoded(plain, coding) if coding else assets.body(plain)
+        response = current_app.response_class(body, mimetype=mimetype)
+        if coding:
+            response.headers["Content-Encoding"] = coding
+        response.vary.add("Accept-Encoding")
         response.set_etag(hashlib.sha256(body).hexdigest()[:16])
         response.make_conditional(request)
     else:
