@@ -148,7 +148,7 @@ def serve_app(root: Path) -> tuple[subprocess.Popen, int]:
     raise SystemExit("gunicorn did not start")
 
 
-def first_visit(browser, relay: SlowRelay) -> dict:
+def first_visit(browser, relay: SlowRelay, think_s: float = 0.0) -> dict:
     """Sign in on an empty phone profile; measure until the app says it is offline-ready."""
     relay.reset()
     base = f"http://127.0.0.1:{relay.port}"
@@ -161,6 +161,7 @@ def first_visit(browser, relay: SlowRelay) -> dict:
         page.goto("/login")
         page.get_by_test_id("login-username").fill(SECRETARY)
         page.get_by_test_id("login-password").fill(PASSWORD)
+        page.wait_for_timeout(think_s * 1000)  # a person typing: the worker installs meanwhile
         submitted = time.monotonic()
         page.get_by_test_id("login-submit").click()
         page.wait_for_url(lambda url: "/login" not in url)
@@ -179,6 +180,8 @@ def main() -> None:
     parser.add_argument("--kbps", type=float, default=400)
     parser.add_argument("--rtt-ms", type=float, default=400)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--think-s", type=float, default=0.0,
+                        help="seconds spent typing the password (default: none, worst case)")
     parser.add_argument("--app-root", type=Path, default=ROOT,
                         help="the checkout to serve (e.g. a worktree of main, for 'before')")
     args = parser.parse_args()
@@ -195,7 +198,7 @@ def main() -> None:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
             for n in range(args.runs):
-                run = first_visit(browser, relay)
+                run = first_visit(browser, relay, args.think_s)
                 runs.append(run)
                 print(f"run {n + 1}: {run['down'] / 1024:7.1f} KiB to the phone, "
                       f"{run['up'] / 1024:5.1f} KiB from it, {run['requests']} requests, "
