@@ -7,7 +7,7 @@ ES modules import each other by relative path (`import … from "./db.js"`). No 
 no import map (an inline script the CSP would have to allow, and unknown to older phone
 browsers): the fingerprinted copy of a module is the module with its relative imports
 rewritten to their fingerprinted names, and its hash is taken over that rewritten text. So a
-change in `db.js` changes the URL of `db.js` and of every module that imports it, down to the
+change in `db.js` changes the URL of `db.js` and of every module that imports it, up to the
 page's entry point, and a fingerprinted URL always names the whole graph below it.
 
 The hash comes from the files' contents only, so every process of a deployment agrees.

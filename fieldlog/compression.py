@@ -32,6 +32,8 @@ def register_compression(app: Flask) -> None:
 
     @app.after_request
     def compress_response(response: Response) -> Response:
+        if response.status_code != 200:
+            return response  # nothing to gain on redirects and errors; never on a byte range
         if response.is_streamed:
             text = response.mimetype in app.config["COMPRESS_MIMETYPES"]
             if not (response.direct_passthrough and text):

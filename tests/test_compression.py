@@ -5,6 +5,7 @@ import re
 import brotli
 import pytest
 
+from tests.conftest import ROOT
 from tests.test_privacy import v1_visit  # noqa: F401  (fixture)
 
 DECODE = {"gzip": gzip.decompress, "br": brotli.decompress}
@@ -65,3 +66,11 @@ def test_a_revealed_phone_number_is_not_compressed(client, world, login, v1_visi
     assert shown.status_code == 200 and shown.headers["Cache-Control"] == "no-store"
     assert "Content-Encoding" not in shown.headers
     assert world.h1[0].phone in shown.get_data(as_text=True)
+
+
+def test_a_byte_range_is_sent_as_asked(client):
+    """A range of a file is never compressed: the bytes would not be the range asked for."""
+    with client.get("/static/css/app.css", headers={"Accept-Encoding": "gzip, br",
+                                                    "Range": "bytes=0-99"}) as response:
+        assert response.status_code == 206 and "Content-Encoding" not in response.headers
+        assert response.get_data() == (ROOT / "static/css/app.css").read_bytes()[:100]
