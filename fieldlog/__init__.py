@@ -28,6 +28,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
 
+    from fieldlog.assets import register_assets
     from fieldlog.cli import register_cli
     from fieldlog.errors import register_error_handlers
     from fieldlog.security import register_security_headers
@@ -39,15 +40,18 @@ def create_app(config: type | dict | None = None) -> Flask:
     register_input_guards(app)
     register_security_headers(app)
     register_templating(app)
+    register_assets(app)
     register_cli(app)
     return app
 
 
 def _init_extensions(app: Flask) -> None:
     from fieldlog import models  # noqa: F401  (models must be known to Alembic)
+    from fieldlog.compression import register_compression
     from fieldlog.extensions import babel, csrf, db, login_manager, migrate
     from fieldlog.ratelimit import init_ratelimit
 
+    register_compression(app)  # first: its after-request hook then runs last
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"),
                      render_as_batch=True)

@@ -2,12 +2,19 @@
 // Shell: precached on install, cache-first. Pages under /m/ and the register pages a
 // secretary reads in the village: network-first with a short timeout, then the cached copy,
 // then /offline. Never cached: /api/, non-GET requests,
-// /login, /logout. Bump CACHE_VERSION whenever a file in SHELL changes.
+// /login, /logout. Static files are fingerprinted (fieldlog/assets.py): the server fills in
+// ASSETS and ASSETS_VERSION below when it serves this file, so a changed file changes this
+// script, which installs again and precaches the new names. Bump CACHE_VERSION when this
+// script's own logic changes.
 
-const CACHE_VERSION = "v5";
-const SHELL_CACHE = `fieldlog-shell-${CACHE_VERSION}`;
+const CACHE_VERSION = "v6";
+// Filled in by the server (views/pwa.py): {"/static/js/app.js": "/static/js/app.<hash>.js", …}.
+const ASSETS = {};
+const ASSETS_VERSION = "";
+const SHELL_CACHE = `fieldlog-shell-${CACHE_VERSION}-${ASSETS_VERSION}`;
 const PAGES_CACHE = "fieldlog-pages"; // survives shell updates: offline pages stay usable
 const NAV_TIMEOUT_MS = 3000;
+const WARM_PARALLEL = 4; // pages fetched at once when warming (browsers open 6 connections)
 const OFFLINE_URL = "/offline";
 // Phone pages outside /m/ that home links to: read-only offline copies (户籍台账, 走访覆盖).
 const OTHER_PAGES = new Set(["/register/", "/register/coverage"]);
@@ -46,17 +53,20 @@ const SHELL = [
   "/static/js/records-list.js",
   "/static/js/record-label.js",
   "/static/js/photo-check.js",
+  // The pages' own icons. The manifest's 512-pixel icons (38 KB) are left to the browser,
+  // which fetches them when the app is installed, online.
   "/static/icons/icon-192.png",
-  "/static/icons/icon-512.png",
-  "/static/icons/maskable-512.png",
   "/static/icons/apple-touch-icon.png",
 ];
 
 self.addEventListener("install", (event) => {
   event.waitUntil((async () => {
     const cache = await caches.open(SHELL_CACHE);
-    // `reload`: take the files from the network, not from the HTTP cache.
-    await cache.addAll(SHELL.map((url) => new Request(url, { cache: "reload", credentials: "same-origin" })));
+    // A fingerprinted file never changes, so the copy the page just loaded will do; plain
+    // names (`reload`) come from the network, not from the HTTP cache.
+    await cache.addAll(SHELL.map((url) => (ASSETS[url]
+      ? new Request(ASSETS[url], { credentials: "same-origin" })
+      : new Request(url, { cache: "reload", credentials: "same-origin" }))));
     await self.skipWaiting();
   })());
 });
@@ -126,12 +136,28 @@ async function navigate(event) {
   }
 }
 
-/** Static files: cache first, fill the cache on a miss. */
+/** The current fingerprinted URL of a static path, plain ("/static/js/db.js") or with an older hash. */
+function currentName(pathname) {
+  if (ASSETS[pathname]) return ASSETS[pathname];
+  const plain = pathname.replace(/\.[0-9a-f]{10}(\.[^./]+)$/, "$1");
+  return ASSETS[plain] || null;
+}
+
+/** Static files: cache first, fill the cache on a miss. A page cached before an update may
+ * ask for an older name: offline, it gets today's file of that name. */
 async function staticAsset(event) {
   const { request } = event;
   const cached = await caches.match(request, { ignoreSearch: true });
   if (cached) return cached;
-  const response = await fetch(request);
+  const current = currentName(new URL(request.url).pathname);
+  let response;
+  try {
+    response = await fetch(request);
+  } catch (err) {
+    const fallback = current && (await caches.match(current));
+    if (fallback) return fallback;
+    throw err;
+  }
   if (response.ok && response.type === "basic") {
     const copy = response.clone();
     event.waitUntil(caches.open(SHELL_CACHE).then((cache) => cache.put(request, copy)).catch(() => {}));
@@ -158,16 +184,21 @@ self.addEventListener("fetch", (event) => {
   }
 });
 
-/** Fetch and cache the given app pages with the user's cookies (after sign-in). */
+/** Fetch and cache the given app pages with the user's cookies (after sign-in), a few at a
+ * time: on a slow link each page costs a round trip, and one after another they add up. */
 async function warm(urls) {
+  const queue = [...(urls || [])];
   let cached = 0;
-  for (const url of urls || []) {
-    try {
-      const u = new URL(url, self.location.origin);
-      const response = await fetch(u.href, { credentials: "same-origin", cache: "no-store", redirect: "follow" });
-      if (await keepPage(u.href, response)) cached += 1;
-    } catch (_) { /* offline or refused: the next page load tries again */ }
+  async function next() {
+    for (let url = queue.shift(); url !== undefined; url = queue.shift()) {
+      try {
+        const u = new URL(url, self.location.origin);
+        const response = await fetch(u.href, { credentials: "same-origin", cache: "no-store", redirect: "follow" });
+        if (await keepPage(u.href, response)) cached += 1;
+      } catch (_) { /* offline or refused: the next page load tries again */ }
+    }
   }
+  await Promise.all(Array.from({ length: WARM_PARALLEL }, next));
   return cached;
 }
 

@@ -1,13 +1,15 @@
 """The installable-app plumbing: service worker at the root scope, manifest, offline page."""
 from flask import Blueprint, current_app, render_template, send_from_directory
 
+from fieldlog.assets import service_worker_source
+
 bp = Blueprint("pwa", __name__)
 
 
 @bp.get("/sw.js")
 def service_worker():
-    response = send_from_directory(current_app.static_folder, "sw.js",
-                                   mimetype="text/javascript", max_age=0)
+    """The worker at a stable URL, never cached, with today's fingerprinted names filled in."""
+    response = current_app.response_class(service_worker_source(), mimetype="text/javascript")
     response.headers["Service-Worker-Allowed"] = "/"
     response.headers["Cache-Control"] = "no-cache"
     return response
