@@ -11,7 +11,7 @@ from fieldlog.services.records.kinds import KINDS
 from fieldlog.services.review.decisions import DECISIONS
 
 SOURCE = Path(__file__).resolve().parent.parent / "fieldlog"
-AUDIT_CALLS = {"record", "audit", "_lines"}  # record()/audit.record(), ledger's alias, exports
+AUDIT_CALLS = {"record", "audit", "title_lines"}  # record()/audit.record(), ledger's alias, exports
 
 
 def _name(func: ast.expr) -> str:
@@ -57,7 +57,7 @@ def written_codes() -> tuple[set[str], set[str], list[str]]:
         for node in ast.walk(tree):
             code_node = None
             if isinstance(node, ast.Call) and _name(node.func) in AUDIT_CALLS and node.args:
-                code_node = node.args[4] if _name(node.func) == "_lines" else node.args[0]
+                code_node = node.args[4] if _name(node.func) == "title_lines" else node.args[0]
                 keys |= _dict_keys(next((k.value for k in node.keywords if k.arg == "details"),
                                         node.args[5] if len(node.args) > 5 else None))
             elif isinstance(node, ast.Call) and _name(node.func) == "_audit_item":

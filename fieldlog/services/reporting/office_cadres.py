@@ -49,8 +49,8 @@ def attendance_sheet(user: User, span: Span, village_id: int | None) -> OfficeEx
     legend = [[], ["说明：" + "　".join(f"{mark} {lab.day_state[state]}"
                                        for state, mark in DAY_MARK.items())]]
     lines = title_lines(user, _("Resident attendance sheet"), span, village, "export.attendance",
-                   {"kind": "attendance", "period": span.key, "village_id": village_id,
-                    "rows_at_start": len(rows)})
+                        {"kind": "attendance", "period": span.key, "village_id": village_id,
+                         "rows_at_start": len(rows)})
     return OfficeExport("attendance", "驻村考勤表", f"驻村考勤表-{span.key}", lines,
                         [Sheet("考勤表", header, lambda: iter(rows))], trailer=legend)
 
@@ -107,7 +107,7 @@ def record_form(user: User, cadre_id: int, span: Span) -> OfficeExport:
     rows = _form_rows(cadre, span)
     title = _("Monthly work record form · %(name)s", name=cadre.display_name)
     lines = title_lines(user, title, span, None, "export.record_form",
-                   {"kind": "record_form", "period": span.key, "cadre_id": cadre.id})
+                        {"kind": "record_form", "period": span.key, "cadre_id": cadre.id})
     return OfficeExport("record_form", "驻村工作记实登记表",
                         f"记实登记表-{cadre.display_name}-{span.key}", lines,
                         [Sheet("记实登记表", ["栏目", "项目", "情况"], lambda: iter(rows))])
@@ -137,7 +137,7 @@ def score_sheet(user: User, span: Span, village_id: int | None) -> OfficeExport:
                      *[points.get(i["code"], "") for i in items], score.total,
                      grade_for(score.total, rubric["bands"], "zh")])
     lines = title_lines(user, _("Cadre score sheet (1,000-point scale)"), span, village,
-                   "export.scores", {"kind": "scores", "period": span.key,
-                                     "village_id": village_id, "rows_at_start": len(rows)})
+                        "export.scores", {"kind": "scores", "period": span.key,
+                                          "village_id": village_id, "rows_at_start": len(rows)})
     return OfficeExport("scores", "考评得分表", f"考评得分表-{span.key}", lines,
                         [Sheet("考评得分", header, lambda: iter(rows))])

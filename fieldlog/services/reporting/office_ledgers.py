@@ -117,9 +117,9 @@ def work_ledger(user: User, span: Span, village_id: int | None) -> OfficeExport:
                 lab.day_reason.get(r.reason, r.reason), text(r.note)])),
     ]
     lines = title_lines(user, _("Resident work ledger"), span, village, "export.work_ledger",
-                   {"kind": "work_ledger", "period": span.key, "village_id": village_id,
-                    "rows_at_start": sum(count_rows(q) for q in (visits, meetings, actions,
-                                                                   items, marks))})
+                        {"kind": "work_ledger", "period": span.key, "village_id": village_id,
+                         "rows_at_start": sum(count_rows(q) for q in (visits, meetings, actions,
+                                                                        items, marks))})
     return OfficeExport("work_ledger", "驻村工作台账", f"驻村工作台账-{span.key}", lines, sheets,
                         common=len(COMMON))
 
@@ -183,8 +183,8 @@ def issue_ledger(user: User, span: Span, village_id: int | None) -> OfficeExport
               "承办人/单位", "办理期限", "状态", "超期", "办结时间", "反馈时间", "办理经过",
               "事项编号"]
     lines = title_lines(user, _("Villagers' issue ledger"), span, village, "export.issue_ledger",
-                   {"kind": "issue_ledger", "period": span.key, "village_id": village_id,
-                    "rows_at_start": count_rows(query)})
+                        {"kind": "issue_ledger", "period": span.key, "village_id": village_id,
+                         "rows_at_start": count_rows(query)})
     return OfficeExport("issue_ledger", "民情台账", f"民情台账-{span.key}", lines,
                         [Sheet("民情台账", header, rows)])
 

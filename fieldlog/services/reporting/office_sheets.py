@@ -163,7 +163,7 @@ def span_label(span: Span) -> str:
 
 
 def title_lines(user: User, title: str, span: Span, village: OrgUnit | None,
-           action: str, details: dict) -> list[str]:
+                action: str, details: dict) -> list[str]:
     """Audit the export and return its title lines, in the user's language.
 
     Called last by each builder, once everything its rows need is loaded: the entry is
