@@ -53,17 +53,17 @@ def test_outbox_labels_follow_the_language_and_are_not_doubled(browsing, live_se
     title = leave.locator(".item-title")
     expect(title).to_contain_text(start.isoformat())
     assert title.inner_text().count("请假") == 1, title.inner_text()
-    expect(items.filter(has_text="公务")).to_have_count(1)
+    expect(items.filter(has_text="因公外出")).to_have_count(1)  # domain.DAY_KIND_LABELS
     shot(page, artifacts, "outbox-labels-zh")
 
     page.goto("/lang/en")
     page.goto("/m/outbox")
     expect(items).to_have_count(2)
     text = by_id(page, "outbox-list").inner_text()
-    assert "请假" not in text and "公务" not in text and "在村" not in text, text
+    assert "请假" not in text and "因公外出" not in text and "在村" not in text, text
     leave = items.filter(has=page.get_by_text("Leave request", exact=True))
     expect(leave).to_have_count(1)
     expect(leave.locator(".item-title")).to_contain_text(f"{start.isoformat()} – {end.isoformat()}")
     assert leave.locator(".item-title").inner_text().count("Leave") == 1
-    expect(items.filter(has_text="Official business")).to_have_count(1)
+    expect(items.filter(has_text="Away on official business")).to_have_count(1)
     shot(page, artifacts, "outbox-labels-en")

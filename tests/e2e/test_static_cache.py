@@ -35,7 +35,8 @@ def test_the_worker_precaches_fingerprinted_names_and_pages_open_offline(browsin
     page.goto("/m/visits/new")
     expect(page.locator("#visit-form")).to_have_attribute("data-ready", "1")
     shot(page, artifacts, "static-cache-offline-visit-form")
-    assert live_server.hits == []
+    # the worker's own update check of /sw.js may already be on its way as the phone goes offline
+    assert [hit for hit in live_server.hits if hit != "GET /sw.js"] == []
 
     # A page cached before an update names files by their older hashes: offline, the
     # worker answers today's file of the same name.
