@@ -59,6 +59,16 @@ def today_is():
         traveller.stop()
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """On a travelled clock, leave out tests whose other end keeps the real time."""
+    if not TODAY:
+        return
+    skip = pytest.mark.skip(reason="needs the real clock: the server at the other end keeps it")
+    for item in items:
+        if item.get_closest_marker("real_clock"):
+            item.add_marker(skip)
+
+
 def pytest_report_header(config) -> str:
     return f"fieldlog clock: {TODAY or 'the real date'}"
 

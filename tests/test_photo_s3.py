@@ -12,6 +12,9 @@ from fieldlog.storage_s3 import S3Store
 from tests.fixtures.seaweed import BUCKET
 from tests.test_photo_api import phone_with_visit, upload  # noqa: F401 (a fixture)
 
+# S3 signs each request with the time; SeaweedFS checks it against the real clock
+pytestmark = pytest.mark.real_clock
+
 PHOTO = "jpg_gps_DSCN0010.jpg"
 
 

@@ -75,8 +75,12 @@ def test_a_visit_just_after_local_midnight_counts_in_the_new_month(world, device
 # --- figures from records made through the sync API --------------------------------------------
 
 @pytest.fixture
-def county_records(world, device):
-    """sec1 visits, meets, acts, raises and resolves requests, takes leave; sec3 a little."""
+def county_records(world, device, today_is):
+    """sec1 visits, meets, acts, raises and resolves requests, takes leave; sec3 a little.
+
+    Mid-November: "twelve days ago" and "this year" must not straddle New Year.
+    """
+    today_is(date(2026, 11, 18))
     phone = device(world.sec1)
     h = world.h1  # tags: h[0] 老党员, h[1] 困难户, h[2] none, h[3] 上访户+低保, h[4] none
     visits = [visit_payload(h[0]), visit_payload(h[0]), visit_payload(h[1]),

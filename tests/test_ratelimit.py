@@ -97,6 +97,7 @@ print(json.dumps(answers))
 """
 
 
+@pytest.mark.real_clock  # Redis expires the counters by its own clock
 def test_processes_share_their_counters_through_redis(app, world):
     redis = pytest.importorskip("redis")
     try:

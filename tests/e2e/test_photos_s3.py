@@ -4,6 +4,7 @@ Screenshot: test-artifacts/e2e/photos-s3-visit.png.
 """
 from types import SimpleNamespace
 
+import pytest
 from playwright.sync_api import expect
 
 from fieldlog.models import User
@@ -12,6 +13,9 @@ from fieldlog.storage_s3 import S3Store
 from tests.e2e.test_offline_visit import PORTRAIT, shot, sign_in
 from tests.test_photo_api import upload
 from tests.test_sync_api import sync, visit_payload
+
+# S3 signs each request with the time; SeaweedFS checks it against the real clock
+pytestmark = pytest.mark.real_clock
 
 
 def test_visit_photos_from_s3_show_on_the_review_page(browsing, live_server, artifacts,
