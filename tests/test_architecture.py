@@ -141,3 +141,19 @@ def test_service_modules_stay_small():
     big = {str(p.relative_to(ROOT)): n for p in SERVICES.rglob("*.py")
            if (n := len(p.read_text().splitlines())) > MAX_SERVICE_LINES}
     assert not big, f"service modules over {MAX_SERVICE_LINES} lines (split along a seam): {big}"
+
+
+WALL_CLOCK = {"datetime.now", "datetime.utcnow", "date.today", "time.time", "time.time_ns",
+              "datetime.datetime.now", "datetime.date.today"}
+
+
+def test_only_the_clock_module_reads_the_wall_clock():
+    """Every "now" and "today" goes through fieldlog/clock.py, so tests can move it."""
+    readers = []
+    for path in FIELDLOG.rglob("*.py"):
+        if path.name == "clock.py" and path.parent == FIELDLOG:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Call) and ast.unparse(node.func) in WALL_CLOCK:
+                readers.append(f"{path.relative_to(ROOT)}:{node.lineno} {ast.unparse(node)}")
+    assert not readers, "read the time through fieldlog.clock instead:\n" + "\n".join(readers)
