@@ -45,7 +45,8 @@ def seed(server) -> dict[str, int]:
             while day <= today:
                 when = min(local_midnight_utc(day) + timedelta(hours=2 + n % 6), now
                            - timedelta(minutes=30))
-                for k in range(1 + n % 3 if every == 1 else 1):
+                # sec1 out-visits sec2 even on the 1st of a month (two visits that day)
+                for k in range(2 + n % 3 if every == 1 else 1):
                     home = households[village.id][(n + k) % len(households[village.id])]
                     session.add(Visit(
                         id=str(uuid.uuid4()), author_id=sec.id, village_id=village.id,
