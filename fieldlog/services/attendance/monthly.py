@@ -84,11 +84,11 @@ class MonthFigures:
 
     @property
     def first(self) -> date:
-        return date(self.year, self.month, 1)
+        return month_bounds(self.year, self.month)[0]
 
     @property
     def last(self) -> date:
-        return date(self.year, self.month, calendar.monthrange(self.year, self.month)[1])
+        return month_bounds(self.year, self.month)[1]
 
 
 def month_bounds(year: int, month: int) -> tuple[date, date]:

@@ -9,7 +9,6 @@ The definitions are in docs/figures.md.
 Months are the county's calendar months: a visit at 23:30 on the 31st (local time) belongs to
 that month even though it is stored in UTC as the next day's 15:30 of the day before.
 """
-import calendar
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -37,6 +36,7 @@ from fieldlog.models import (
     Visit,
 )
 from fieldlog.models.records import ACTION_STATES, ACTION_TYPES, MEETING_TYPES
+from fieldlog.services.attendance.monthly import month_bounds
 from fieldlog.services.org.settings import county_id_of, county_setting
 from fieldlog.services.reporting.figure_queries import LEDGER_CLOSED as CLOSED
 from fieldlog.timefmt import local_midnight_utc, local_today
@@ -70,11 +70,11 @@ class Period:
 
     @property
     def first(self) -> date:
-        return date(self.year, self.month, 1)
+        return month_bounds(self.year, self.month)[0]
 
     @property
     def last(self) -> date:
-        return date(self.year, self.month, calendar.monthrange(self.year, self.month)[1])
+        return month_bounds(self.year, self.month)[1]
 
     @property
     def start_utc(self) -> datetime:
