@@ -121,6 +121,10 @@ def test_meeting_and_deed_offline_then_edit(browsing, live_server, artifacts, ph
     assert goal is not None
     with server.db() as session:
         goal_id = session.scalar(select(Goal.id))
+    # The server has it; wait until the phone has its answer too, or leaving the page now would
+    # leave the goal queued (and listed as pending) on the phone.
+    expect(page.locator("[data-records-page]")).to_have_attribute(
+        "data-pending", "0", timeout=SYNC_TIMEOUT_MS)
 
     page.goto("/m/meetings")
     _warmed(page)
