@@ -32,6 +32,7 @@ from fieldlog.services.people.audit import record
 from fieldlog.services.records.kinds import KINDS
 from fieldlog.services.records.sync import apply_batch, content_hash, validate_record
 from fieldlog.services.records.uploads import receive_photo
+from fieldlog.timefmt import to_utc_naive
 
 FORMAT = "fieldlog-outbox"
 VERSION = 1
@@ -157,7 +158,9 @@ def preview_outbox_file(file: OutboxFile) -> Preview:
     for raw in file.records:
         data, answer = validate_record(raw)
         entry = {"id": str(raw.get("id", ""))[:40], "type": str(raw.get("type", ""))[:20],
-                 "occurred_at": str(raw.get("occurred_at", ""))[:25], "message": ""}
+                 "occurred_at": None, "message": ""}
+        if data and data.get("occurred_at"):
+            entry["occurred_at"] = to_utc_naive(data["occurred_at"])  # shown in the county's zone
         if answer:
             entry.update(state="invalid", message=answer.get("message", ""))
         else:
