@@ -103,6 +103,7 @@ def _register_blueprints(app: Flask) -> None:
         auth,
         exports,
         flags,
+        handover,
         inspect,
         ledger,
         mapview,
@@ -119,7 +120,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for module in (auth, account, mobile, api, review, inspect, flags, admin, pwa, register,
                    records, attendance, ledger, month, mapview, progress, mobile_review,
-                   scoring, exports):
+                   scoring, exports, handover):
         app.register_blueprint(module.bp)
 
 

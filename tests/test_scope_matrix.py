@@ -337,6 +337,12 @@ ACCESS: dict[str, Access] = {
     "scoring.rubric": page("admin", body=lambda ctx: {"data": {"rubric": __import__(
         "json").dumps(__import__("fieldlog.services.org.settings", fromlist=["DEFAULTS"])
                       .DEFAULTS["scoring_rubric"])}}),
+    # The handover list of a term (交接清单): supervisors and admins in scope, the outgoing and
+    # the incoming cadre; inspectors are not its readers. Printing it is audited.
+    "handover.page": page("secretary", "supervisor", "admin",
+                          args={"assignment_id": "assignment"}),
+    "handover.print_view": page("secretary", "supervisor", "admin",
+                                args={"assignment_id": "assignment"}),
     # Office exports (XLSX/CSV) of the records in scope.
     "exports.index": page(*REVIEWER_ROLES),
     "exports.download": page(*REVIEWER_ROLES, args={"kind": "=work_ledger", "fmt": "=xlsx"}),
@@ -410,6 +416,12 @@ def _leave(device, sec) -> str:
     return record["id"]
 
 
+def _term(sec) -> int:
+    from fieldlog.models import Assignment
+
+    return db.session.scalar(select(Assignment.id).where(Assignment.user_id == sec.id))
+
+
 def _ledger_item(device, sec, household) -> str:
     """An open ledger item of `sec`'s village, raised by `household`."""
     from tests.test_ledger import item_payload
@@ -467,6 +479,8 @@ def build_objects(world, device) -> dict:
                    for role in (*ROLES, None)},
         "user": table(world.sec2.id),
         "cadre": table(world.sec1.id),
+        # sec1's term in V1 (own: sec1 is its cadre), sec3's in V3 (foreign to sec1, sup_t1).
+        "assignment": table(_term(world.sec1), local, _term(world.sec3)),
         "township": table(world.t1.id, ("supervisor",), world.t2.id),
         # Each actor's own samples and tasks; the other actor's are foreign.
         "sample": {**table(samples["inspector"], ("inspector",), samples["admin"]),

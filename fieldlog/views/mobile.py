@@ -10,6 +10,7 @@ from fieldlog.permissions import roles_required
 from fieldlog.services.integrity.rules import photo_check_limits
 from fieldlog.services.records.ledger import open_item_dicts
 from fieldlog.services.records.visits import household_dicts, secretary_home, tag_choices
+from fieldlog.services.reporting.handover import phone_handovers
 from fieldlog.timefmt import local_today
 
 bp = Blueprint("mobile", __name__, url_prefix="/m")
@@ -40,6 +41,7 @@ def home():
         month_visits=figures.month_visits, month_households=figures.month_households,
         households_total=figures.households_total, unvisited=figures.unvisited[:30],
         unvisited_count=len(figures.unvisited), recent=figures.recent,
+        handovers=phone_handovers(current_user, today),
     )
 
 

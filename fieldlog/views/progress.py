@@ -22,6 +22,7 @@ from fieldlog.services.reporting.cadre_page import (
     records_per_day,
 )
 from fieldlog.services.reporting.figures import cadre_figures
+from fieldlog.services.reporting.handover import latest_term, terms_to_hand_over
 from fieldlog.services.reporting.period import Period
 from fieldlog.services.reporting.table import (
     SORTS,
@@ -90,7 +91,9 @@ def table():
     return render_template(
         "progress/table.html", rows=rows, period=period, query=query, townships=townships,
         villages=villages, kinds=PERIOD_KINDS, six_one=SIX_ONE_LABELS,
-        meeting_labels=MEETING_LABELS), 422 if error else 200
+        meeting_labels=MEETING_LABELS,
+        handovers=terms_to_hand_over([r.user_id for r in rows])
+        if current_user.role in ("supervisor", "admin") else {}), 422 if error else 200
 
 
 @bp.get("/cadre/<int:cadre_id>")
@@ -108,7 +111,7 @@ def cadre(cadre_id: int):
         "progress/cadre.html", cadre=person, figures=figures, period=period, kinds=PERIOD_KINDS,
         months=calendar_months(figures.start, figures.end),
         per_day=records_per_day(person.id, figures.start, figures.end),
-        recent=recent_records(person.id), today=local_today(),
+        recent=recent_records(person.id), today=local_today(), term=latest_term(person.id),
         six_one=SIX_ONE_LABELS, meeting_labels=MEETING_LABELS, states=ACTION_STATE_LABELS,
         day_labels=DAY_LABELS, record_labels=RECORD_LABELS, status_labels=STATUS_LABELS,
     ), 422 if error else 200

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from flask import current_app
-from sqlalchemy import func, select, text
+from sqlalchemy import case, func, select, text
 
 from fieldlog.extensions import db
 from fieldlog.models import Action, Assignment, Meeting, OrgUnit, User
@@ -97,13 +97,20 @@ class CadreFigures:
 
 # --- who and when ------------------------------------------------------------------------------
 
-def _cadres(user_ids: list[int]) -> list[CadreFigures]:
-    """Return an empty figures row per cadre, with their village and township names."""
+def _cadres(user_ids: list[int], village_of: dict[int, int] | None = None) -> list[CadreFigures]:
+    """Return an empty figures row per cadre, with their village and township names.
+
+    A cadre's village is their scope's, unless `village_of` names another (a past term).
+    """
     village, township = OrgUnit.__table__.alias("v"), OrgUnit.__table__.alias("t")
+    village_id = User.scope_unit_id
+    if village_of:
+        village_id = case(*((User.id == uid, vid) for uid, vid in village_of.items()),
+                          else_=User.scope_unit_id)
     rows = db.session.execute(
         select(User.id, User.display_name, village.c.id, village.c.name, township.c.id,
                township.c.name)
-        .join(village, village.c.id == User.scope_unit_id)
+        .join(village, village.c.id == village_id)
         .outerjoin(township, township.c.id == village.c.parent_id)
         .where(ids_in(User.id, user_ids)).order_by(User.id))
     today = local_today()
@@ -168,10 +175,12 @@ _REPORT_SETTINGS = ("SET LOCAL work_mem = '32MB'", "SET LOCAL jit = off")
 
 
 def cadre_figures(user_ids, period: Period, *, today: date | None = None,
-                  with_days: bool = False) -> dict[int, CadreFigures]:
+                  with_days: bool = False,
+                  village_of: dict[int, int] | None = None) -> dict[int, CadreFigures]:
     """Compute every cadre's figures for `period` in grouped queries; key by user id.
 
-    `with_days` keeps each village day's kind (for a calendar) on the figures.
+    `with_days` keeps each village day's kind (for a calendar) on the figures; `village_of`
+    counts a cadre in another village than their scope's (a past term's, for a handover).
     """
     user_ids = sorted(set(user_ids))
     if not user_ids:
@@ -180,7 +189,7 @@ def cadre_figures(user_ids, period: Period, *, today: date | None = None,
     if db.engine.dialect.name == "postgresql":
         for statement in _REPORT_SETTINGS:
             db.session.execute(text(statement))
-    cadres = _cadres(user_ids)
+    cadres = _cadres(user_ids, village_of)
     for (start, end), group in _windows(cadres, period, today).items():
         _fill(group, start, end, today, with_days)
     return {c.user_id: c for c in cadres}
