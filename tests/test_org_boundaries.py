@@ -138,7 +138,8 @@ def test_the_boundary_page_previews_then_stores(world, client):
     data = geojson(({"code": "V1"}, polygon(square(26.58, 106.71))))
     page = client.post("/admin/org/boundaries", data={
         "csrf_token": token, "file": (io.BytesIO(data), "b.geojson")})
-    assert page.status_code == 200 and "1 new, 0 to replace" in page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Boundaries: 1 new, 0 to replace" in page.get_data(as_text=True)
     assert db.session.get(OrgUnit, world.v1.id).boundary is None
     done = client.post("/admin/org/boundaries", data={
         "csrf_token": token, "confirm": "1", "file": (io.BytesIO(data), "b.geojson")})

@@ -162,7 +162,7 @@ def test_the_import_page_previews_then_imports(world, client):
     client.get("/lang/en")
     page = client.post("/admin/org/import", data={
         "csrf_token": token, "file": (io.BytesIO(csv_bytes(ROWS)), "tree.csv")})
-    assert page.status_code == 200 and "3 new, 0 to update" in page.get_data(as_text=True)
+    assert page.status_code == 200 and "Villages: 3 new, 0 to update" in page.get_data(as_text=True)
     assert unit_count() == 6
     done = client.post("/admin/org/import", data={
         "csrf_token": token, "confirm": "1", "file": (io.BytesIO(csv_bytes(ROWS)), "tree.csv")})
