@@ -7,7 +7,7 @@
 // script, which installs again and precaches the new names. Bump CACHE_VERSION when this
 // script's own logic changes.
 
-const CACHE_VERSION = "v6";
+const CACHE_VERSION = "v7";
 // Filled in by the server (views/pwa.py): {"/static/js/app.js": "/static/js/app.<hash>.js", …}.
 const ASSETS = {};
 const ASSETS_VERSION = "";

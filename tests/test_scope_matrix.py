@@ -19,6 +19,7 @@ device tokens, spot-check samples and tasks drawn by the inspector and by the ad
 other's are foreign), and check photos.
 """
 import io
+import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -171,6 +172,18 @@ def _outbox_upload(ctx: Ctx) -> dict:
     sec1 = db.session.scalar(select(User).where(User.username == "sec1"))
     data = outbox_file(sec1, [visit_payload(ctx.obj("household"))])
     return {"data": {"file": (io.BytesIO(data), "fieldlog-outbox.json")}}
+def _tree_upload(ctx: Ctx) -> dict:
+    """A one-village tree file, previewed (not imported: no "confirm")."""
+    data = "乡镇,村,村代码,中心纬度,中心经度\n东岭镇,北堡村,520000000001,26.58,106.71\n".encode()
+    return {"data": {"file": (io.BytesIO(data), "tree.csv")}}
+
+
+def _boundary_upload(ctx: Ctx) -> dict:
+    """A GeoJSON square around V1's centre, previewed (not stored: no "confirm")."""
+    ring = [[106.70, 26.57], [106.72, 26.57], [106.72, 26.59], [106.70, 26.59], [106.70, 26.57]]
+    doc = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {
+        "code": "V1"}, "geometry": {"type": "Polygon", "coordinates": [ring]}}]}
+    return {"data": {"file": (io.BytesIO(json.dumps(doc).encode()), "b.geojson")}}
 
 
 # --- The table -------------------------------------------------------------------------
@@ -276,6 +289,22 @@ ACCESS: dict[str, Access] = {
     # county, so sec1's file is in it (tests/test_outbox_file.py refuses a foreign author).
     "admin.outbox_import": page("admin"),
     "admin.outbox_import_file": page("admin", body=_outbox_upload),
+    # The org tree: admins only, inside their own unit (tests/test_org_admin.py tries another
+    # county). The forms are sent valid but change nothing harmful: T1 keeps its name and
+    # code, cannot be retired or deleted while villages are in use below it; files are
+    # previewed, never imported (no "confirm").
+    "admin.org_tree": page("admin"),
+    "admin.org_new": page("admin", body=form(
+        parent=lambda ctx: ctx.world.t1.id, name="新村", code="520000000999", lat="26.6",
+        lon="106.7", geofence_m="800")),
+    "admin.org_edit": page("admin", args={"unit_id": "org_unit"},
+                           body=form(name="东岭镇", code="T1")),
+    "admin.org_move": page("admin", args={"unit_id": "org_unit"},
+                           body=form(parent=lambda ctx: ctx.world.county.id)),
+    "admin.org_state": page("admin", args={"unit_id": "org_unit"}, body=form(action="retire")),
+    "admin.org_import": page("admin", body=_tree_upload),
+    "admin.org_export": page("admin"),
+    "admin.org_boundaries": page("admin", body=_boundary_upload),
     # Inspection: inspectors and admins work their own samples; reviewers read the summary
     # and a done check's photos in scope.
     "inspect.index": page(*ACTORS),
@@ -482,6 +511,7 @@ def build_objects(world, device) -> dict:
         # sec1's term in V1 (own: sec1 is its cadre), sec3's in V3 (foreign to sec1, sup_t1).
         "assignment": table(_term(world.sec1), local, _term(world.sec3)),
         "township": table(world.t1.id, ("supervisor",), world.t2.id),
+        "org_unit": table(world.t1.id),
         # Each actor's own samples and tasks; the other actor's are foreign.
         "sample": {**table(samples["inspector"], ("inspector",), samples["admin"]),
                    "admin": {"own": samples["admin"], "foreign": samples["inspector"]}},

@@ -43,7 +43,7 @@ from fieldlog.models import (
     User,
     Visit,
 )
-from fieldlog.services.common.geo import distance_m
+from fieldlog.services.org.fence import Fence
 from fieldlog.timefmt import local_midnight_utc
 
 # The record tables whose located records put a cadre in the village on their day.
@@ -56,28 +56,6 @@ _M_PER_DEG = 111_320.0  # metres per degree of latitude (and of longitude at the
 
 
 # -- village days -------------------------------------------------------------------------------
-
-class _Fence:
-    """A village's geofence, with a cheap pre-test so geopy runs only near the edge."""
-
-    def __init__(self, lat: float | None, lon: float | None, radius: int | None):
-        self.lat, self.lon, self.radius = lat, lon, radius
-        self.usable = None not in (lat, lon, radius)
-        if self.usable:
-            self.m_lat = _M_PER_DEG
-            self.m_lon = _M_PER_DEG * math.cos(math.radians(lat))
-
-    def contains(self, lat: float, lon: float) -> bool:
-        if not self.usable:
-            return False
-        dy, dx = (lat - self.lat) * self.m_lat, (lon - self.lon) * self.m_lon
-        rough = math.hypot(dx, dy)  # within ~0.5 % of the geodesic distance at village scale
-        if rough < self.radius * 0.95:
-            return True
-        if rough > self.radius * 1.05:
-            return False
-        return distance_m(lat, lon, self.lat, self.lon) <= self.radius
-
 
 def ids_in(column, ids: Iterable[int]):
     """`column IN (ids)` with the integers written into the SQL when it runs: hundreds of bound
@@ -109,14 +87,14 @@ def _located_days_python(connection, ids: list[int], days: list[date],
     """Read every located row and find its day by bisection: exact in any zone (daylight
     saving included), the fallback when a local day of the period is not 24 hours long."""
     low, high = edges[0], edges[-1]
-    fences: dict[int, _Fence] = {}
+    fences: dict[int, Fence] = {}
     found: dict[int, set[date]] = defaultdict(set)
     for model in LOCATED_MODELS:
         table, units = model.__table__, OrgUnit.__table__
         for part in _chunks(ids):
             rows = connection.execute(select(
                 table.c.author_id, table.c.village_id, table.c.occurred_at, table.c.lat,
-                table.c.lon, units.c.lat, units.c.lon, units.c.geofence_m,
+                table.c.lon, units.c.lat, units.c.lon, units.c.geofence_m, units.c.boundary,
             ).join(units, units.c.id == table.c.village_id).where(
                 ids_in(table.c.author_id, part), table.c.occurred_at >= low,
                 table.c.occurred_at < high, table.c.lat.is_not(None), table.c.lon.is_not(None)))
@@ -126,15 +104,15 @@ def _located_days_python(connection, ids: list[int], days: list[date],
                 if day in seen:
                     continue
                 if village_id not in fences:
-                    fences[village_id] = _Fence(*fence)
+                    fences[village_id] = Fence(*fence)
                 if fences[village_id].contains(lat, lon):
                     seen.add(day)
     return found
 
 
 # The database groups the period's located rows to one per (author, local day) holding the
-# smallest (distance / fence radius)², by the equirectangular approximation `_Fence` pre-tests
-# with. Below _SURE_IN the nearest record is inside for `_Fence.contains` too, above _SURE_OUT
+# smallest (distance / fence radius)², by the equirectangular approximation `Fence` pre-tests
+# with. Below _SURE_IN the nearest record is inside for `Fence.contains` too, above _SURE_OUT
 # every record is outside; the 0.001 margin swallows any rounding difference between the
 # database's arithmetic and Python's. Only the rare pairs in between — a record near the edge —
 # have their rows read and tested exactly, so the answer is the Python path's to the record.
@@ -177,11 +155,17 @@ def _day_index(connection, column, low: datetime):
 
 def _ratio(table, units):
     """SQL for (distance to the village centre / fence radius)², NULL without a fence; a fence
-    of radius 0 or less gives 1 (undecided: the exact test settles it)."""
+    of radius 0 or less gives 1 (undecided: the exact test settles it). A village with a
+    boundary: outside its bounding box is surely out (4), inside it undecided (1): the exact
+    point-in-polygon test runs in Python on those rows only."""
     dy = (table.c.lat - units.c.lat) * _M_PER_DEG
     dx = (table.c.lon - units.c.lon) * _M_PER_DEG * func.cos(units.c.lat * (math.pi / 180))
     radius = cast(units.c.geofence_m, Float)
-    return case((units.c.geofence_m > 0, (dx * dx + dy * dy) / (radius * radius)),
+    in_box = ((table.c.lat >= units.c.bbox_min_lat) & (table.c.lat <= units.c.bbox_max_lat)
+              & (table.c.lon >= units.c.bbox_min_lon) & (table.c.lon <= units.c.bbox_max_lon))
+    has_boundary = units.c.bbox_min_lat.is_not(None)
+    return case((has_boundary & in_box, 1.0), (has_boundary, 4.0),
+                (units.c.geofence_m > 0, (dx * dx + dy * dy) / (radius * radius)),
                 (units.c.geofence_m.is_not(None), 1.0), else_=None)
 
 
@@ -225,11 +209,12 @@ def _located_days_sql(connection, ids: list[int], days: list[date],
             undecided.update((author_id, int(n)) for n in (near_edge or "").split(",") if n)
     if not undecided:
         return found
-    fences: dict[int, _Fence] = {}
+    fences: dict[int, Fence] = {}
     authors = sorted({author_id for author_id, _day in undecided})
     extra = (("village_id", lambda t, u: t.c.village_id), ("lat", lambda t, u: t.c.lat),
              ("lon", lambda t, u: t.c.lon), ("fence_lat", lambda t, u: u.c.lat),
-             ("fence_lon", lambda t, u: u.c.lon), ("radius", lambda t, u: u.c.geofence_m))
+             ("fence_lon", lambda t, u: u.c.lon), ("radius", lambda t, u: u.c.geofence_m),
+             ("boundary", lambda t, u: u.c.boundary))
     for part in _chunks(authors):
         rows = _located_rows(connection, part, low, high, *extra)
         near_edge = select(*(c for c in rows.c if c.name != "ratio")).where(
@@ -239,7 +224,7 @@ def _located_days_sql(connection, ids: list[int], days: list[date],
             if (author_id, day) not in undecided or days[day] in found[author_id]:
                 continue
             if village_id not in fences:
-                fences[village_id] = _Fence(*fence)
+                fences[village_id] = Fence(*fence)
             if fences[village_id].contains(lat, lon):
                 found[author_id].add(days[day])
     return found

@@ -22,8 +22,8 @@ from fieldlog.services.common.sheet_limits import (
 )
 from fieldlog.services.common.xlsx_stream import check_size, is_zip, iter_xlsx_rows
 
-__all__ = ["Limits", "check_size", "is_zip", "iter_csv_rows", "iter_xlsx_rows", "unreadable",
-           "zipfile"]
+__all__ = ["Limits", "check_size", "is_zip", "iter_csv_rows", "iter_xlsx_rows", "read_rows",
+           "unreadable", "zipfile"]
 
 
 # ---- CSV ------------------------------------------------------------------------------------
@@ -52,3 +52,25 @@ def iter_csv_rows(text: str, limits: Limits = Limits()) -> Iterator[list[str]]:
             yield row
     except csv.Error as exc:
         raise unreadable() from exc
+
+
+# ---- Either ---------------------------------------------------------------------------------
+
+def read_rows(data: bytes, limits: Limits) -> list:
+    """Return the rows of an XLSX (by its zip signature) or a CSV file (UTF-8 or GB18030),
+    within `limits`; Invalid when the file is neither or passes a limit."""
+    if is_zip(data):
+        return [r for r in iter_xlsx_rows(data, limits) if r is not None]
+    if b"\x00" in data[:4096]:
+        raise unreadable()
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise unreadable()
+    if any(ord(c) < 32 and c not in "\r\n\t" for c in text[:4096]):
+        raise unreadable()
+    return list(iter_csv_rows(text, limits))

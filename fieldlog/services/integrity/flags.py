@@ -47,7 +47,7 @@ def visit_facts(*where) -> list[rules.VisitFacts]:
         select(Visit.id, Visit.author_id, Visit.village_id, Visit.household_id,
                Visit.occurred_at, Visit.device_created_at, Visit.lat, Visit.lon,
                Visit.accuracy_m, User.display_name, OrgUnit.name, OrgUnit.lat, OrgUnit.lon,
-               OrgUnit.geofence_m, Household.lat, Household.lon)
+               OrgUnit.geofence_m, Household.lat, Household.lon, OrgUnit.boundary)
         .join(User, User.id == Visit.author_id).join(OrgUnit, OrgUnit.id == Visit.village_id)
         .join(Household, Household.id == Visit.household_id).where(*where))
     return [rules.VisitFacts(*row) for row in rows]

@@ -12,11 +12,13 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from PIL import Image
 
 from fieldlog.services.common.geo import distance_m
+from fieldlog.services.org.fence import Fence
 
 FAR_FROM_VILLAGE = "far_from_village"
 FAR_FROM_HOUSEHOLD = "far_from_household"
@@ -96,6 +98,7 @@ class VisitFacts:
     geofence_m: int | None = None
     household_lat: float | None = None
     household_lon: float | None = None
+    village_boundary: str | None = None  # GeoJSON geometry text, when the village has one
 
 
 @dataclass(slots=True)
@@ -143,6 +146,12 @@ def _acc(value: float | None) -> float | None:
     return None if value is None else round(value)
 
 
+@lru_cache(maxsize=256)
+def _boundary_fence(boundary: str) -> Fence:
+    """Parse a village's boundary once per batch of records, not once per record."""
+    return Fence(None, None, None, boundary)
+
+
 def location_flags(v: VisitFacts) -> dict[str, dict]:
     """Check the record's own place: outside the geofence, away from the house.
 
@@ -151,11 +160,21 @@ def location_flags(v: VisitFacts) -> dict[str, dict]:
     if v.lat is None or v.lon is None:
         return {}
     flags = {}
-    radius = v.geofence_m or DEFAULT_GEOFENCE_M
-    far = beyond(v.lat, v.lon, v.village_lat, v.village_lon, radius + credit(v.accuracy_m))
-    if far is not None:
-        flags[FAR_FROM_VILLAGE] = {"distance_m": round(far), "radius_m": radius,
-                                   "accuracy_m": _acc(v.accuracy_m), "village": v.village_name}
+    if v.village_boundary:
+        # A village with a boundary: a fix inside the polygon is in the village, wherever the
+        # centre; outside it, the distance beyond the boundary counts (less the accuracy).
+        outside = _boundary_fence(v.village_boundary).outside_by_m(v.lat, v.lon)
+        if outside > credit(v.accuracy_m):
+            flags[FAR_FROM_VILLAGE] = {"distance_m": round(outside), "boundary": True,
+                                       "accuracy_m": _acc(v.accuracy_m),
+                                       "village": v.village_name}
+    else:
+        radius = v.geofence_m or DEFAULT_GEOFENCE_M
+        far = beyond(v.lat, v.lon, v.village_lat, v.village_lon, radius + credit(v.accuracy_m))
+        if far is not None:
+            flags[FAR_FROM_VILLAGE] = {"distance_m": round(far), "radius_m": radius,
+                                       "accuracy_m": _acc(v.accuracy_m),
+                                       "village": v.village_name}
     far = beyond(v.lat, v.lon, v.household_lat, v.household_lon,
                  HOUSEHOLD_RADIUS_M + credit(v.accuracy_m))
     if far is not None:

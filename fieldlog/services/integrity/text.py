@@ -75,6 +75,10 @@ def describe(flag: Flag) -> str:
     """Return the sentence that explains a flag with its numbers."""
     p = json.loads(flag.params or "{}")
     kind = flag.kind
+    if kind == rules.FAR_FROM_VILLAGE and p.get("boundary"):
+        return _("Recorded %(distance)s outside %(village)s's boundary (GPS accuracy "
+                 "%(accuracy)s).", distance=format_distance(p["distance_m"]),
+                 village=p["village"], accuracy=_accuracy(p))
     if kind == rules.FAR_FROM_VILLAGE:
         return _("Recorded %(distance)s from %(village)s's centre (GPS accuracy %(accuracy)s); "
                  "geofence %(radius)s.", distance=format_distance(p["distance_m"]),

@@ -51,9 +51,20 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+_LEVELS_BELOW_COUNTY = {"county": 0, "township": 1, "village": 2}
+
+
 def county_id_of(unit: OrgUnit) -> int:
-    """Return the id of the county a unit belongs to (the first element of its path)."""
-    return int(unit.path.strip("/").split("/")[0])
+    """Return the id of the county a unit belongs to: on its path, as many levels up as the
+    unit's kind lies below a county (a city may sit above the county). For a city itself,
+    its first county by code (a city administrator's county settings pages act on that
+    county until they offer a choice)."""
+    ids = [int(part) for part in unit.path.strip("/").split("/") if part]
+    if unit.kind in _LEVELS_BELOW_COUNTY:
+        return ids[len(ids) - 1 - _LEVELS_BELOW_COUNTY[unit.kind]]
+    county = db.session.scalar(select(OrgUnit.id).where(
+        OrgUnit.parent_id == unit.id, OrgUnit.kind == "county").order_by(OrgUnit.code))
+    return county if county is not None else unit.id
 
 
 def county_setting(unit: OrgUnit, key: str) -> Any:

@@ -11,7 +11,6 @@ coordinates as integers of 1e-5 degree, times as minutes after `t0`), so 100,000
 a few megabytes that a browser parses in tens of milliseconds.
 """
 import base64
-import math
 from dataclasses import dataclass
 from datetime import UTC, date, timedelta
 from operator import itemgetter
@@ -34,6 +33,11 @@ from fieldlog.domain import record_title
 from fieldlog.extensions import db
 from fieldlog.models import Household, Meeting, OrgUnit, User, Visit
 from fieldlog.permissions import scope_village_ids
+from fieldlog.services.common.geo import (  # noqa: F401  (re-exported)
+    gcj_delta,
+    out_of_china,
+    wgs84_to_gcj02,
+)
 from fieldlog.timefmt import local_midnight_utc, local_today
 
 KINDS = ("visit", "meeting")
@@ -42,41 +46,9 @@ COORD_SCALE = 100_000  # coordinates travel as integers of 1e-5 degree (about 1 
 
 # --- WGS-84 → GCJ-02 -------------------------------------------------------------------
 
-_A = 6378245.0  # the Krasovsky 1940 ellipsoid the GCJ-02 formula uses
-_EE = 0.00669342162296594323
-
-
-def out_of_china(lat: float, lon: float) -> bool:
-    """Return whether a point lies outside the box where GCJ-02 is defined."""
-    return not (72.004 <= lon <= 137.8347 and 0.8293 <= lat <= 55.8271)
-
-
-def _gcj_delta(lat: float, lon: float) -> tuple[float, float]:
-    """Return the GCJ-02 offset (degrees of latitude, longitude) at a WGS-84 point."""
-    x, y = lon - 105.0, lat - 35.0
-    sin, pi = math.sin, math.pi
-    common = (20.0 * sin(6.0 * x * pi) + 20.0 * sin(2.0 * x * pi)) * 2.0 / 3.0
-    root = math.sqrt(abs(x))
-    d_lat = (-100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * root + common
-             + (20.0 * sin(y * pi) + 40.0 * sin(y / 3.0 * pi)) * 2.0 / 3.0
-             + (160.0 * sin(y / 12.0 * pi) + 320.0 * sin(y * pi / 30.0)) * 2.0 / 3.0)
-    d_lon = (300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * root + common
-             + (20.0 * sin(x * pi) + 40.0 * sin(x / 3.0 * pi)) * 2.0 / 3.0
-             + (150.0 * sin(x / 12.0 * pi) + 300.0 * sin(x / 30.0 * pi)) * 2.0 / 3.0)
-    rad_lat = lat / 180.0 * pi
-    magic = 1 - _EE * math.sin(rad_lat) ** 2
-    sqrt_magic = math.sqrt(magic)
-    d_lat = d_lat * 180.0 / ((_A * (1 - _EE)) / (magic * sqrt_magic) * pi)
-    d_lon = d_lon * 180.0 / (_A / sqrt_magic * math.cos(rad_lat) * pi)
-    return d_lat, d_lon
-
-
-def wgs84_to_gcj02(lat: float, lon: float) -> tuple[float, float]:
-    """Convert a WGS-84 point to GCJ-02; unchanged outside China (where GCJ-02 is undefined)."""
-    if out_of_china(lat, lon):
-        return lat, lon
-    d_lat, d_lon = _gcj_delta(lat, lon)
-    return lat + d_lat, lon + d_lon
+# The formula lives in common.geo (boundary files use its inverse); the map converts many
+# points at once with a cache.
+_gcj_delta = gcj_delta
 
 
 class GcjConverter:

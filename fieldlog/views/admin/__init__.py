@@ -1,6 +1,3 @@
-"""The administrator's pages: users, the audit trail, phone outbox files (one module each)."""
+"""The administrator's pages: users, the audit trail, the org tree, phone outbox files."""
 # Importing the modules registers their routes.
-from fieldlog.views.admin import audit, outbox_import, users  # noqa: F401
-from fieldlog.views.admin.blueprint import bp
-
-__all__ = ["bp"]
+from fieldlog.views.admin import audit, org, outbox_import, users  # noqa: F401
