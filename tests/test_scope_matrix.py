@@ -162,6 +162,14 @@ def _register_upload(ctx: Ctx) -> dict:
     return {"data": {"village": ctx.world.v1.id, "file": (io.BytesIO(data), "register.csv")}}
 
 
+def _cadre_upload(ctx: Ctx) -> dict:
+    """A one-cadre list, previewed (not imported: no "confirm")."""
+    from tests.test_cadre_import import xlsx
+
+    data = xlsx([["矩阵", "13955550001", "县财政局", "工作队员", "V2", "2026-03-01", ""]])
+    return {"data": {"file": (io.BytesIO(data), "cadres.xlsx")}}
+
+
 # --- The table -------------------------------------------------------------------------
 
 ACCESS: dict[str, Access] = {
@@ -258,6 +266,30 @@ ACCESS: dict[str, Access] = {
     "admin.users": page("admin"),
     "admin.reset": page("admin", args={"user_id": "user"}, body=form()),
     "admin.unlock_user": page("admin", args={"user_id": "user"}, body=form()),
+    "admin.user_new": page("admin", body=form(
+        username="matrix_new", display_name="矩阵", phone="13955550000", role="supervisor",
+        scope_unit_id=lambda ctx: ctx.world.t1.id, locale="")),
+    "admin.user_edit": page("admin", args={"user_id": "user"}, body=form(
+        display_name="SEC2", phone="", role="secretary",
+        scope_unit_id=lambda ctx: ctx.world.v2.id, locale="")),
+    "admin.user_deactivate": page("admin", args={"user_id": "user"}, body=form()),
+    "admin.user_reactivate": page("admin", args={"user_id": "user"}, body=form()),
+    "admin.term_start": page("admin", args={"user_id": "user"}, body=form(
+        village_id=lambda ctx: ctx.world.v2.id, start="2030-01-01", end="",
+        dispatching_unit="县财政局", post="team_member"),
+                             expect={"ok": status(200, 302, 422)},
+                             why="a clash with the cadre's running term answers 422"),
+    "admin.term_end": page("admin", args={"user_id": "user"}, body=form(term_id="0", end=""),
+                           expect={"ok": status(422)}, why="no such term: the form answers 422"),
+    "admin.term_move": page("admin", args={"user_id": "user"}, body=form(
+        village_id=lambda ctx: ctx.world.v2.id, start="2030-01-01", end="",
+        dispatching_unit="县财政局", post="team_member"),
+                            expect={"ok": status(422)},
+                            why="a move into the cadre's own village answers 422"),
+    "admin.teams": page("admin"),
+    "admin.cadre_import": page("admin", body=_cadre_upload,
+                               expect={"ok": status(200, 422)},
+                               why="the preview answers 422 when the file has row errors"),
     "admin.audit_log": page("admin"),
     "admin.audit_verify": page("admin", body=form()),
     "admin.audit_export": page("admin"),
