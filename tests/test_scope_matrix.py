@@ -270,7 +270,7 @@ ACCESS: dict[str, Access] = {
         username="matrix_new", display_name="矩阵", phone="13955550000", role="supervisor",
         scope_unit_id=lambda ctx: ctx.world.t1.id, locale="")),
     "admin.user_edit": page("admin", args={"user_id": "user"}, body=form(
-        display_name="SEC2", phone="", role="secretary",
+        display_name="SEC2", phone="13955550002", role="secretary",
         scope_unit_id=lambda ctx: ctx.world.v2.id, locale="")),
     "admin.user_deactivate": page("admin", args={"user_id": "user"}, body=form()),
     "admin.user_reactivate": page("admin", args={"user_id": "user"}, body=form()),

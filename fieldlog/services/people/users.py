@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 from fieldlog.errors import Forbidden, Invalid, NotFound
 from fieldlog.extensions import db
 from fieldlog.models import Assignment, OrgUnit, User
-from fieldlog.models.base import utcnow
 from fieldlog.models.people import ROLES
 from fieldlog.permissions import unit_in_scope
 from fieldlog.services.people import login_locks, password_policy
@@ -162,7 +161,7 @@ def add_account(admin: User, username: str, values: dict, *, via: str = "form") 
     """Add a checked account with a one-time password, audited; the caller commits."""
     password = password_policy.temporary_password()
     user = User(username=username, password_hash=hash_password(password),
-                must_change_password=True, active=True, password_changed_at=utcnow(),
+                must_change_password=True, active=True,  # never changed: a welcome, not a reset
                 **{key: values[key] or None if key in ("phone", "locale") else values[key]
                    for key in EDITABLE})
     db.session.add(user)
