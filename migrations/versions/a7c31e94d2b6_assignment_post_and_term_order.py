@@ -31,6 +31,6 @@ def downgrade():
     with op.batch_alter_table("assignments", schema=None) as batch_op:
         for name in ("ck_assignments_term_order", "ck_assignments_post"):
             if name in checks:
-                batch_op.drop_constraint(name, type_="check")
+                batch_op.drop_constraint(op.f(name), type_="check")
         if "post" in columns:
             batch_op.drop_column("post")
