@@ -172,6 +172,8 @@ def _outbox_upload(ctx: Ctx) -> dict:
     sec1 = db.session.scalar(select(User).where(User.username == "sec1"))
     data = outbox_file(sec1, [visit_payload(ctx.obj("household"))])
     return {"data": {"file": (io.BytesIO(data), "fieldlog-outbox.json")}}
+
+
 def _tree_upload(ctx: Ctx) -> dict:
     """A one-village tree file, previewed (not imported: no "confirm")."""
     data = "乡镇,村,村代码,中心纬度,中心经度\n东岭镇,北堡村,520000000001,26.58,106.71\n".encode()
@@ -184,6 +186,14 @@ def _boundary_upload(ctx: Ctx) -> dict:
     doc = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {
         "code": "V1"}, "geometry": {"type": "Polygon", "coordinates": [ring]}}]}
     return {"data": {"file": (io.BytesIO(json.dumps(doc).encode()), "b.geojson")}}
+
+
+def _cadre_upload(ctx: Ctx) -> dict:
+    """A one-cadre list, previewed (not imported: no "confirm")."""
+    from tests.test_cadre_import import xlsx
+
+    data = xlsx([["矩阵", "13955550001", "县财政局", "工作队员", "V2", "2026-03-01", ""]])
+    return {"data": {"file": (io.BytesIO(data), "cadres.xlsx")}}
 
 
 # --- The table -------------------------------------------------------------------------
@@ -282,6 +292,30 @@ ACCESS: dict[str, Access] = {
     "admin.users": page("admin"),
     "admin.reset": page("admin", args={"user_id": "user"}, body=form()),
     "admin.unlock_user": page("admin", args={"user_id": "user"}, body=form()),
+    "admin.user_new": page("admin", body=form(
+        username="matrix_new", display_name="矩阵", phone="13955550000", role="supervisor",
+        scope_unit_id=lambda ctx: ctx.world.t1.id, locale="")),
+    "admin.user_edit": page("admin", args={"user_id": "user"}, body=form(
+        display_name="SEC2", phone="13955550002", role="secretary",
+        scope_unit_id=lambda ctx: ctx.world.v2.id, locale="")),
+    "admin.user_deactivate": page("admin", args={"user_id": "user"}, body=form()),
+    "admin.user_reactivate": page("admin", args={"user_id": "user"}, body=form()),
+    "admin.term_start": page("admin", args={"user_id": "user"}, body=form(
+        village_id=lambda ctx: ctx.world.v2.id, start="2030-01-01", end="",
+        dispatching_unit="县财政局", post="team_member"),
+                             expect={"ok": status(200, 302, 422)},
+                             why="a clash with the cadre's running term answers 422"),
+    "admin.term_end": page("admin", args={"user_id": "user"}, body=form(term_id="0", end=""),
+                           expect={"ok": status(422)}, why="no such term: the form answers 422"),
+    "admin.term_move": page("admin", args={"user_id": "user"}, body=form(
+        village_id=lambda ctx: ctx.world.v2.id, start="2030-01-01", end="",
+        dispatching_unit="县财政局", post="team_member"),
+                            expect={"ok": status(422)},
+                            why="a move into the cadre's own village answers 422"),
+    "admin.teams": page("admin"),
+    "admin.cadre_import": page("admin", body=_cadre_upload,
+                               expect={"ok": status(200, 422)},
+                               why="the preview answers 422 when the file has row errors"),
     "admin.audit_log": page("admin"),
     "admin.audit_verify": page("admin", body=form()),
     "admin.audit_export": page("admin"),

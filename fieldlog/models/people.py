@@ -11,6 +11,8 @@ from fieldlog.models.base import utcnow
 from fieldlog.models.org import OrgUnit
 
 ROLES = ("secretary", "supervisor", "inspector", "admin")
+# A cadre's post in a village: one first secretary (第一书记) at a time, any team members.
+POSTS = ("first_secretary", "team_member")
 
 
 class User(UserMixin, db.Model):
@@ -52,9 +54,17 @@ class User(UserMixin, db.Model):
 
 
 class Assignment(db.Model):
-    """A secretary's term in a village; reassignment adds a row, history is kept."""
+    """A cadre's term in a village; reassignment adds a row, history is kept.
+
+    Team members (工作队员) are `secretary` users like the first secretary: they record in
+    their village; `post` tells them apart.
+    """
 
     __tablename__ = "assignments"
+    __table_args__ = (
+        CheckConstraint("post IN ('first_secretary', 'team_member')", name="post"),
+        CheckConstraint("end_date IS NULL OR end_date >= start_date", name="term_order"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
@@ -62,6 +72,8 @@ class Assignment(db.Model):
     start_date: Mapped[date]
     end_date: Mapped[date | None]
     dispatching_unit: Mapped[str] = mapped_column(String(120))  # 派出单位
+    post: Mapped[str] = mapped_column(String(20), default="first_secretary",
+                                      server_default="first_secretary")
 
     user: Mapped[User] = relationship()
     village: Mapped[OrgUnit] = relationship()
