@@ -184,7 +184,6 @@ OBJECT_LABELS = {
     "county": lazy_pgettext("audit", "County"),
     "org_unit": lazy_pgettext("audit", "Org unit"),
     "user": lazy_pgettext("audit", "User"),
-    "org_unit": lazy_pgettext("audit", "Area"),
     "cadre": lazy_pgettext("audit", "Cadre"),
     "assignment": lazy_pgettext("audit", "Term of assignment"),
     "device_token": lazy_pgettext("audit", "Device"),
