@@ -122,7 +122,7 @@ def read_rows(data: bytes) -> list[tuple]:
         return [r for r in guard.iter_xlsx_rows(data, LIMITS) if r is not None]
     except Invalid as exc:
         if exc.code == "too_many_rows":
-            raise Invalid(_("The file has more than %(n)s cadres; split it into several "
+            raise Invalid(_("A file holds at most %(n)s cadres; split it into several "
                             "files.", n=MAX_ROWS), code="too_many_rows") from exc
         raise
 
