@@ -261,6 +261,10 @@ ACCESS: dict[str, Access] = {
     "admin.audit_log": page("admin"),
     "admin.audit_verify": page("admin", body=form()),
     "admin.audit_export": page("admin"),
+    # Failed background jobs (dead letters); a job ID nobody knows redirects with a message.
+    "admin.jobs": page("admin"),
+    "admin.retry_job": page("admin", args={"job_id": "=no-such-job"}, body=form()),
+    "admin.discard_job": page("admin", args={"job_id": "=no-such-job"}, body=form()),
     # Inspection: inspectors and admins work their own samples; reviewers read the summary
     # and a done check's photos in scope.
     "inspect.index": page(*ACTORS),

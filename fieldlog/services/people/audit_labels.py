@@ -64,6 +64,8 @@ ACTION_LABELS = {
     "flag.explain": lazy_pgettext("audit", "Integrity flag explained"),
     "score.manual": lazy_pgettext("audit", "Score entered by hand"),
     "settings.update": lazy_pgettext("audit", "Settings changed"),
+    "job.retry": lazy_pgettext("audit", "Failed job retried"),
+    "job.discard": lazy_pgettext("audit", "Failed job discarded"),
 }
 # Every key of the details the app writes with them.
 DETAIL_LABELS = {
@@ -161,4 +163,5 @@ OBJECT_LABELS = {
     "flag": lazy_pgettext("audit", "Integrity flag"),
     "export": lazy_pgettext("audit", "Export"),
     "audit_log": lazy_pgettext("audit", "Audit trail"),
+    "job": lazy_pgettext("audit", "Background job"),
 }

@@ -1,5 +1,5 @@
-"""The administrator's pages: users (users.py) and the audit trail (audit.py)."""
-from fieldlog.views.admin import audit, users  # noqa: F401  (importing registers their routes)
+"""The administrator's pages: users, the audit trail (audit.py), failed jobs (jobs.py)."""
+from fieldlog.views.admin import audit, jobs, users  # noqa: F401  (importing registers their routes)
 from fieldlog.views.admin.blueprint import bp
 
 __all__ = ["bp"]
