@@ -28,8 +28,8 @@ def summarise(args: tuple | list, limit: int = 120) -> str:
     parts = []
     for arg in args:
         if isinstance(arg, list | tuple):
-            shown = ", ".join(map(str, arg[:3]))
-            parts.append(f"[{shown}{', …' if len(arg) > 3 else ''}] ({len(arg)})")
+            shown = ", ".join(map(str, arg[:2]))
+            parts.append(f"[{shown}{', …' if len(arg) > 2 else ''}] ({len(arg)})")
         else:
             parts.append(str(arg))
     text = " · ".join(parts)
