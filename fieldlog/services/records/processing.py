@@ -44,7 +44,11 @@ def process_stored_photo(photo_id: str) -> str:
     if photo.state != "processing":
         return photo.state
     store = photo_store()
-    data = store.get(photo.original_key)  # KeyError/OSError: raised, retried
+    try:
+        data = store.get(photo.original_key)  # OSError (store down): raised, retried
+    except KeyError:
+        raise LookupError(f"the original {photo.original_key} is not in the photo store "
+                          "(is the worker's PHOTO_STORE/PHOTO_DIR the app's?)") from None
     config = current_app.config
     try:
         processed = process_photo(data, max_bytes=config["MAX_PHOTO_BYTES"],
