@@ -70,6 +70,7 @@ lint: install-dev
 bench: install-dev
 	$(PY) bench/bench_sync.py
 	$(PY) bench/bench_photo.py
+	$(PY) bench/bench_upload_ack.py --runs 10
 	$(PY) bench/bench_integrity.py
 
 clean:

@@ -33,8 +33,10 @@ def create_app(config: type | dict | None = None) -> Flask:
     from fieldlog.errors import register_error_handlers
     from fieldlog.security import register_security_headers
     from fieldlog.services.integrity.hooks import listen as flag_committed_records
+    from fieldlog.services.records.processing import register_jobs as register_photo_jobs
     from fieldlog.templating import register_templating
 
+    register_photo_jobs()
     flag_committed_records()
     register_error_handlers(app)
     register_input_guards(app)

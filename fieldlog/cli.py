@@ -40,6 +40,22 @@ def register_cli(app: Flask) -> None:
         visit_flags, photo_flags = recompute_everything()
         click.echo(f"Integrity flags written: {visit_flags} on visits, {photo_flags} from photos.")
 
+    @app.cli.group("jobs")
+    def jobs_group() -> None:
+        """The job queue (JOB_QUEUE): photo processing and integrity flags."""
+
+    @jobs_group.command("worker")
+    @click.option("--burst", is_flag=True, help="Work until the queue is empty, then stop.")
+    def jobs_worker(burst: bool) -> None:
+        """Work the Redis job queue until stopped (one process; run as many as needed)."""
+        from fieldlog.services.jobs.queue import backend_name
+        from fieldlog.services.jobs.worker import work
+
+        if backend_name(app) != "redis":
+            raise click.ClickException("JOB_QUEUE is not a redis:// URL: jobs run in the app "
+                                       "process, no worker is needed.")
+        work(app, burst=burst)
+
     @app.cli.group("audit")
     def audit_group() -> None:
         """Work with the audit trail."""

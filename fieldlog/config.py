@@ -57,6 +57,14 @@ class Config:
     LOGIN_RATE_LIMIT_IP_ALL = os.environ.get("LOGIN_RATE_LIMIT_IP_ALL", "120/minute")
     LOGIN_RATE_LIMIT_USER = os.environ.get("LOGIN_RATE_LIMIT_USER", "10/minute")
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # Jobs off the request (photo processing, integrity flags): empty runs them in-process right
+    # after the commit; `redis://host:6379/1` queues them on RQ for `flask jobs worker`.
+    JOB_QUEUE = os.environ.get("JOB_QUEUE", "")
+    JOB_QUEUE_NAME = os.environ.get("JOB_QUEUE_NAME", "fieldlog")
+    JOB_RETRIES = int(os.environ.get("JOB_RETRIES", 3))
+    JOB_RETRY_INTERVALS = os.environ.get("JOB_RETRY_INTERVALS", "10,60,300")  # seconds, back-off
+    JOB_TIMEOUT = int(os.environ.get("JOB_TIMEOUT", 300))
+    JOB_DEAD_LETTER_DAYS = int(os.environ.get("JOB_DEAD_LETTER_DAYS", 30))
     # Sessions: a week idle for phones in villages (a cadre away on leave or training a few
     # days must not be signed out), a working day for admins, 30 days at most for anyone.
     SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", 7 * 24 * 60))

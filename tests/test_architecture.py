@@ -14,8 +14,8 @@ from tests.conftest import ROOT
 FIELDLOG = ROOT / "fieldlog"
 SERVICES = FIELDLOG / "services"
 # Lowest first: a package may import only the packages before it (docs/architecture.md).
-LAYERS = ["common", "people", "org", "register", "attendance", "records", "integrity", "review",
-          "inspection", "reporting", "demo"]
+LAYERS = ["common", "people", "jobs", "org", "register", "attendance", "records", "integrity",
+          "review", "inspection", "reporting", "demo"]
 MAX_SERVICE_LINES = 400
 
 

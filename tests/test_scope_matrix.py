@@ -339,6 +339,10 @@ ACCESS: dict[str, Access] = {
     "admin.org_import": page("admin", body=_tree_upload),
     "admin.org_export": page("admin"),
     "admin.org_boundaries": page("admin", body=_boundary_upload),
+    # Failed background jobs (dead letters); a job ID nobody knows redirects with a message.
+    "admin.jobs": page("admin"),
+    "admin.retry_job": page("admin", args={"job_id": "=no-such-job"}, body=form()),
+    "admin.discard_job": page("admin", args={"job_id": "=no-such-job"}, body=form()),
     # Inspection: inspectors and admins work their own samples; reviewers read the summary
     # and a done check's photos in scope.
     "inspect.index": page(*ACTORS),

@@ -22,6 +22,11 @@ class Photo(db.Model):
     # deed, "sign_in" sheet of a meeting; None for an ordinary photo.
     slot: Mapped[str | None] = mapped_column(String(16))
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # "processing" from the upload until the photo job made its served sizes, then "ready";
+    # "failed" when the file could not be decoded after all (`failure` says why, a stable code
+    # of services/records/photos.py). Only a ready photo has a display and a thumbnail.
+    state: Mapped[str] = mapped_column(String(12), default="ready", server_default="ready")
+    failure: Mapped[str | None] = mapped_column(String(32))
     content_type: Mapped[str] = mapped_column(String(32))
     byte_size: Mapped[int]
     sha256: Mapped[str] = mapped_column(String(64), index=True)

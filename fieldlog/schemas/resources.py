@@ -55,6 +55,10 @@ class PhotoOutSchema(Schema):
     lat = fields.Float(allow_none=True)
     lon = fields.Float(allow_none=True)
     facts_source = fields.String(allow_none=True)
+    # "processing" until the photo job made its served sizes, then "ready" (or "failed", with
+    # `failure` the reason's code: corrupt_image …). The phone needs neither: 201 means kept.
+    state = fields.String()
+    failure = fields.String(allow_none=True)
 
 
 class DeviceTokenOutSchema(Schema):

@@ -4,6 +4,8 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from flask import Response, abort
+from flask_babel import gettext as _
+from markupsafe import escape
 
 from fieldlog.services.records.uploads import photo_store
 
@@ -43,5 +45,23 @@ def stored_photo(key: str, mimetype: str) -> Response:
     response = Response(_Chunks(stored.stream), mimetype=mimetype, direct_passthrough=True)
     response.content_length = stored.size
     response.headers["Cache-Control"] = "private, max-age=86400, immutable"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+_PENDING_SVG = """<svg xmlns="http://www.w3.org/2000/svg" width="320" height="240" \
+viewBox="0 0 320 240">\
+<rect width="320" height="240" rx="12" fill="#e9f1fc"/>\
+<text x="160" y="128" font-family="sans-serif" font-size="22" fill="#1f5fbf" \
+text-anchor="middle">{text}</text></svg>"""
+
+
+def pending_photo() -> Response:
+    """Answer for a photo still processing: 202 and a placeholder image, never cached, so the
+    browser asks again and gets the real picture once the photo job has made it."""
+    body = _PENDING_SVG.format(text=escape(_("Processing")))
+    response = Response(body, status=202, mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Retry-After"] = "5"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

@@ -33,7 +33,7 @@ from fieldlog.services.review.display import (
     summary,
     version_diffs,
 )
-from fieldlog.views.photofiles import stored_photo
+from fieldlog.views.photofiles import pending_photo, stored_photo
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 REVIEW_TYPES = "any(" + ", ".join(REVIEWABLE) + ")"
@@ -192,6 +192,10 @@ def photo(photo_id, size: str):
         photo = photo_for_viewer(current_user, str(photo_id))
     except NotFound:
         abort(404)
+    if size != "original" and photo.state == "processing":
+        return pending_photo()
+    if size != "original" and photo.state == "failed":
+        abort(404)  # no served sizes were made; the original is kept (and downloadable)
     key = {"display": photo.display_key, "thumb": photo.thumb_key,
            "original": photo.original_key}[size]
     content_type = photo.content_type if size == "original" else "image/jpeg"

@@ -82,6 +82,8 @@ ACTION_LABELS = {
     "org.export": lazy_pgettext("audit", "Org tree exported"),
     "org.boundaries": lazy_pgettext("audit", "Village boundaries imported"),
     "org.boundary_clear": lazy_pgettext("audit", "Village boundary removed"),
+    "job.retry": lazy_pgettext("audit", "Failed job retried"),
+    "job.discard": lazy_pgettext("audit", "Failed job discarded"),
 }
 # Every key of the details the app writes with them.
 DETAIL_LABELS = {
@@ -191,4 +193,5 @@ OBJECT_LABELS = {
     "flag": lazy_pgettext("audit", "Integrity flag"),
     "export": lazy_pgettext("audit", "Export"),
     "audit_log": lazy_pgettext("audit", "Audit trail"),
+    "job": lazy_pgettext("audit", "Background job"),
 }

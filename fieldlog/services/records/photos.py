@@ -1,7 +1,7 @@
 """Check an uploaded photo, read its EXIF facts and derive the sizes that are served.
 
-Plain functions with no Flask or database dependency: the upload service calls
-process_photo() and stores what it returns.
+Plain functions with no Flask or database dependency: the upload calls precheck_photo()
+in the request, the photo job (`processing`) calls process_photo() and stores what it returns.
 """
 from __future__ import annotations
 
@@ -68,6 +68,13 @@ class PhotoFacts:
 
 
 @dataclass(frozen=True)
+class CheckedPhoto:
+    facts: PhotoFacts
+    content_type: str
+    sha256: str
+
+
+@dataclass(frozen=True)
 class ProcessedPhoto:
     facts: PhotoFacts
     original: bytes
@@ -77,8 +84,18 @@ class ProcessedPhoto:
     content_type: str
 
 
-def process_photo(data: bytes, *, max_bytes: int, max_pixels: int) -> ProcessedPhoto:
-    """Validate an uploaded photo and derive its facts and its display and thumbnail JPEGs."""
+def precheck_photo(data: bytes, *, max_bytes: int, max_pixels: int) -> CheckedPhoto:
+    """Refuse what can be refused without decoding pixels; return the type and the facts.
+
+    Milliseconds even for a HEIC: the upload runs this in the request and leaves the decoding
+    to the photo job, so a cut, holed, oversized or foreign file is still refused at once.
+    """
+    fmt, decodable, exif, header = _checked_header(data, max_bytes, max_pixels)
+    return CheckedPhoto(facts=read_facts(header, exif, full_size=header.size),
+                        content_type=CONTENT_TYPES[fmt], sha256=hashlib.sha256(data).hexdigest())
+
+
+def _checked_header(data: bytes, max_bytes: int, max_pixels: int):
     if not data:
         raise PhotoRejected("empty_file")
     if len(data) > max_bytes:
@@ -90,6 +107,12 @@ def process_photo(data: bytes, *, max_bytes: int, max_pixels: int) -> ProcessedP
     if fmt in ("PNG", "WEBP") and getattr(header, "is_animated", False):
         raise PhotoRejected("unsupported_format", "Animated images are not accepted. "
                             "Please send a still photo.")
+    return fmt, decodable, exif, header
+
+
+def process_photo(data: bytes, *, max_bytes: int, max_pixels: int) -> ProcessedPhoto:
+    """Validate an uploaded photo and derive its facts and its display and thumbnail JPEGs."""
+    fmt, decodable, exif, header = _checked_header(data, max_bytes, max_pixels)
     img = _open(decodable, fmt, max_pixels)
     try:
         header.verify()  # PNG: every chunk CRC; the others have little to verify

@@ -1,4 +1,8 @@
-"""Take in a photo for a record: idempotent by photo UUID, processed, stored, recorded."""
+"""Take in a photo for a record: idempotent by photo UUID, checked, stored, queued.
+
+The upload answers as soon as the original is durably stored with a row in state
+"processing"; the photo job (`processing`) decodes it and makes the served sizes.
+"""
 import hashlib
 import logging
 
@@ -13,25 +17,15 @@ from fieldlog.extensions import db
 from fieldlog.models import Photo, User
 from fieldlog.schemas.sync import MAX_PHOTOS_PER_RECORD
 from fieldlog.services.people.audit import record
-from fieldlog.services.records.events import announce_committed
 from fieldlog.services.records.kinds import KINDS
-from fieldlog.services.records.photos import PhotoRejected, process_photo
-from fieldlog.storage import STORE_SETTINGS, PhotoStore, photo_keys, store_from_config
+from fieldlog.services.records.photos import PhotoRejected, precheck_photo
+from fieldlog.services.records.processing import queue_processing
+from fieldlog.services.records.store import photo_store
+from fieldlog.storage import photo_keys
 from fieldlog.timefmt import local_midnight_utc
 
+__all__ = ["photo_store", "receive_photo", "photo_for_viewer"]  # photo_store: kept importable
 log = logging.getLogger(__name__)
-
-
-def photo_store() -> PhotoStore:
-    """Return the configured photo store (a local folder unless PHOTO_STORE names another)."""
-    # Kept per app: an S3 client is costly to build and safe to share between threads. Built
-    # on first use, so each gunicorn worker makes its own after the fork.
-    settings = tuple(current_app.config.get(name) for name in STORE_SETTINGS)
-    cached = current_app.extensions.get("fieldlog.photo_store")
-    if cached is None or cached[0] != settings:
-        cached = (settings, store_from_config(current_app.config))
-        current_app.extensions["fieldlog.photo_store"] = cached
-    return cached[1]
 
 
 def _same_upload(photo: Photo, user: User, record_id: str, sha256: str) -> bool:
@@ -50,12 +44,12 @@ def receive_photo(user: User, photo_id: str, form: dict, data: bytes) -> tuple[P
     existing = db.session.get(Photo, photo_id)
     if existing is not None:
         if _same_upload(existing, user, record_id, hashlib.sha256(data).hexdigest()):
-            return existing, False
+            return _replayed(existing), False
         raise Conflict("A different photo with this ID already exists; nothing was overwritten.")
-    _check_quota(user, len(data))  # before the costly processing; replays above pass freely
-    try:
-        processed = process_photo(data, max_bytes=current_app.config["MAX_PHOTO_BYTES"],
-                                  max_pixels=current_app.config["MAX_PHOTO_PIXELS"])
+    _check_quota(user, len(data))  # before any work; replays above pass freely
+    try:  # milliseconds: the decoding itself is the photo job's
+        checked = precheck_photo(data, max_bytes=current_app.config["MAX_PHOTO_BYTES"],
+                                 max_pixels=current_app.config["MAX_PHOTO_PIXELS"])
     except PhotoRejected as exc:
         raise Invalid(exc.message, code=exc.code, fields={"file": [exc.message]}) from exc
 
@@ -66,40 +60,44 @@ def receive_photo(user: User, photo_id: str, form: dict, data: bytes) -> tuple[P
                       code="too_many_photos")
 
     keys = photo_keys(photo_id)
-    store = photo_store()
-    try:  # all three stored (durably) before the row exists and the phone hears 201
-        store.put(keys["original"], processed.original, processed.content_type)
-        store.put(keys["display"], processed.display, "image/jpeg")
-        store.put(keys["thumb"], processed.thumb, "image/jpeg")
+    try:  # the original stored (durably) before the row exists and the phone hears 201
+        photo_store().put(keys["original"], data, checked.content_type)
     except OSError as exc:  # disk full, S3 unreachable: the phone keeps the photo, retries
         log.error("photo %s not stored: %s", photo_id, exc)
         raise Unavailable("The photo store is unavailable; the phone keeps this photo and "
                           "sends it again later.", code="store_unavailable") from exc
+    facts = checked.facts
     photo = Photo(
         id=photo_id, owner_id=user.id, record_type=record_type, record_id=record_id,
-        slot=form.get("slot"),
-        content_type=processed.content_type, byte_size=len(processed.original),
-        sha256=processed.sha256, width=processed.facts.width, height=processed.facts.height,
+        slot=form.get("slot"), state="processing",
+        content_type=checked.content_type, byte_size=len(data),
+        sha256=checked.sha256, width=facts.width, height=facts.height,
         original_key=keys["original"], display_key=keys["display"], thumb_key=keys["thumb"],
-        camera_make=processed.facts.camera_make, camera_model=processed.facts.camera_model,
-        **_facts(processed.facts, form),
+        camera_make=facts.camera_make, camera_model=facts.camera_model,
+        **_facts(facts, form),
     )
     try:
         db.session.add(photo)
         record("photo.create", actor=user, object_type="photo", object_id=photo_id,
-               details={"record_id": record_id, "sha256": processed.sha256,
+               details={"record_id": record_id, "sha256": checked.sha256,
                         "byte_size": photo.byte_size})
         db.session.commit()
     except IntegrityError:
         # A concurrent replay of the same upload won the race: answer as a replay.
         db.session.rollback()
         existing = db.session.get(Photo, photo_id)
-        if existing is not None and _same_upload(existing, user, record_id, processed.sha256):
+        if existing is not None and _same_upload(existing, user, record_id, checked.sha256):
             return existing, False
         raise Conflict("A different photo with this ID already exists.") from None
-    if record_type == "visit":  # photo rules compare a visit's photos with its claims
-        announce_committed("photo", [photo_id])
+    queue_processing(photo_id)  # in-process: done when this returns; with Redis: queued
     return photo, True
+
+
+def _replayed(photo: Photo) -> Photo:
+    """Answer a replay; a photo still processing is queued again (a lost job heals itself)."""
+    if photo.state == "processing":
+        queue_processing(photo.id)
+    return photo
 
 
 def _check_quota(user: User, incoming: int) -> None:

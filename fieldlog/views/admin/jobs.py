@@ -1,0 +1,44 @@
+"""Dead letters: jobs that failed every attempt, to retry or discard (admins only)."""
+from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from fieldlog.errors import NotFound
+from fieldlog.permissions import roles_required
+from fieldlog.services.jobs import dead_letters
+from fieldlog.services.jobs.queue import backend_name
+from fieldlog.views.admin.blueprint import bp
+
+JOB_LABELS = {"photo.process": _l("Photo processing"), "integrity.flags": _l("Integrity flags")}
+
+
+@bp.get("/jobs")
+@roles_required("admin")
+def jobs():
+    return render_template("admin/jobs.html", letters=dead_letters.dead_letters(),
+                           backend=backend_name(), job_labels=JOB_LABELS)
+
+
+@bp.post("/jobs/<job_id>/retry")
+@roles_required("admin")
+def retry_job(job_id: str):
+    """Put a failed job back on the queue: the worker tries it once more."""
+    try:
+        dead_letters.retry(current_user, job_id)
+        flash(_("The job is back on the queue; the worker will try it again."), "success")
+    except NotFound:
+        flash(_("This job is no longer among the failed ones."), "info")
+    return redirect(url_for("admin.jobs"), 303)
+
+
+@bp.post("/jobs/<job_id>/discard")
+@roles_required("admin")
+def discard_job(job_id: str):
+    """Delete a failed job for good (its photo stays processing until sent again)."""
+    try:
+        dead_letters.discard(current_user, job_id)
+        flash(_("The failed job was discarded."), "success")
+    except NotFound:
+        flash(_("This job is no longer among the failed ones."), "info")
+    return redirect(url_for("admin.jobs"), 303)
