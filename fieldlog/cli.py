@@ -1,4 +1,5 @@
-"""Flask commands: seed-demo, org add-root, create-user, audit verify, integrity recompute, privacy purge."""
+"""Flask commands: seed-demo, org add-root, create-user, audit verify, integrity recompute,
+privacy purge."""
 import click
 from flask import Flask
 from sqlalchemy import func, select

@@ -100,6 +100,9 @@ def read_term(admin: User, form, *, village_field: str = "village_id") -> TermIn
     village = db.session.get(OrgUnit, int(village_id)) if str(village_id).isdigit() else None
     if village is None or village.kind != "village" or not unit_in_scope(admin, village):
         errors[village_field] = [_("Choose a village inside your area.")]
+    elif village.retired:
+        errors[village_field] = [_("%(name)s is retired: choose a unit in use.",
+                                   name=village.name)]
     start = parse_date(form.get("start"))
     end = parse_date(form.get("end")) if (form.get("end") or "").strip() else None
     if start is None:
