@@ -6,11 +6,14 @@ from datetime import date
 from sqlalchemy import select
 
 from fieldlog.extensions import db
-from fieldlog.models import Assignment, Household, User
+from fieldlog.models import Assignment, Household, Meeting, User, Visit
 from fieldlog.models.base import utcnow
 from fieldlog.services.org.units import add_unit
+from fieldlog.services.people import terms
 from fieldlog.services.people.cadre_import import preview_cadres
 from tests.test_cadre_import import xlsx
+from tests.test_sync_api import sync, visit_payload
+from tests.test_sync_records import meeting
 
 # --- retired units are not offered for new things -----------------------------------------
 
@@ -79,4 +82,58 @@ def test_the_register_chooser_leaves_retired_villages_out_and_refuses_an_import(
     assert db.session.scalar(select(Household).where(Household.village_id == old.id)) is None
 
 
-_unused = date
+
+
+# --- a cadre's village is the one of the term running on the day --------------------------
+
+
+def _move(world, user, village, start: str):
+    return terms.move_cadre(world.admin, user, {
+        "village_id": str(village.id), "start": start, "end": "",
+        "dispatching_unit": "县财政局", "post": "team_member"})
+
+
+def test_a_move_dated_later_takes_effect_on_its_day(client, world, device, login, today_is):
+    today_is(date(2026, 11, 16))
+    _move(world, world.sec1, world.v2, "2026-11-20")
+    phone = device(world.sec1)
+    assert db.session.get(User, world.sec1.id).scope_unit_id == world.v1.id
+    assert sync(phone, visit_payload(world.h2[0]))[0]["status"] == "forbidden"
+    today_is(date(2026, 11, 20))
+    # The phone's first sync of the day finds the cadre in the new village.
+    assert sync(phone, visit_payload(world.h2[0]))[0]["status"] == "stored"
+    assert db.session.get(User, world.sec1.id).scope_unit_id == world.v2.id
+
+    # By session (pages), from the first request of the day too.
+    today_is(date(2026, 11, 16))
+    _move(world, world.sec3, world.v1, "2026-11-21")
+    today_is(date(2026, 11, 21))
+    assert db.session.get(User, world.sec3.id).scope_unit_id == world.v3.id
+    login("sec3")
+    assert "北堡村" in client.get("/m/").get_data(as_text=True)
+    assert db.session.get(User, world.sec3.id).scope_unit_id == world.v1.id
+
+
+# --- records saved offline before a move ---------------------------------------------------
+
+
+def test_offline_records_of_the_old_term_are_accepted_in_the_old_village(world, device,
+                                                                         today_is):
+    today_is(date(2026, 11, 16))
+    phone = device(world.sec1)
+    saved_before = "2026-11-16T09:30:00+08:00"  # on the phone, no signal, in 北堡村
+    _move(world, world.sec1, world.v2, "2026-11-17")
+    today_is(date(2026, 11, 18))
+    old_visit = visit_payload(world.h1[0], occurred_at=saved_before,
+                              device_created_at=saved_before)
+    old_meeting = meeting(occurred_at=saved_before, device_created_at=saved_before)
+    new_meeting = meeting()
+    late = visit_payload(world.h1[1])  # 北堡村 after the move: not theirs any more
+    elsewhere = visit_payload(world.h3[0], occurred_at=saved_before,
+                              device_created_at=saved_before)
+    answers = sync(phone, old_visit, old_meeting, new_meeting, late, elsewhere)
+    assert [a["status"] for a in answers] == ["stored", "stored", "stored", "forbidden",
+                                              "forbidden"]
+    assert db.session.get(Visit, old_visit["id"]).village_id == world.v1.id
+    assert db.session.get(Meeting, old_meeting["id"]).village_id == world.v1.id
+    assert db.session.get(Meeting, new_meeting["id"]).village_id == world.v2.id
