@@ -137,3 +137,30 @@ def test_offline_records_of_the_old_term_are_accepted_in_the_old_village(world, 
     assert db.session.get(Visit, old_visit["id"]).village_id == world.v1.id
     assert db.session.get(Meeting, old_meeting["id"]).village_id == world.v1.id
     assert db.session.get(Meeting, new_meeting["id"]).village_id == world.v2.id
+
+
+# --- reports after a move ------------------------------------------------------------------
+
+
+def test_last_months_figures_stay_with_the_old_village_after_a_move(world, device, today_is):
+    from fieldlog.services.reporting.period import Period
+    from fieldlog.services.reporting.table import TableQuery, progress_table
+
+    today_is(date(2026, 10, 10))
+    assert sync(device(world.sec1), visit_payload(world.h1[0]))[0]["status"] == "stored"
+    today_is(date(2026, 11, 16))
+    _move(world, world.sec1, world.v3, "2026-11-01")  # to 河湾村, in the other township
+    assert db.session.get(User, world.sec1.id).scope_unit_id == world.v3.id
+
+    october, november = Period.parse("2026-10"), Period.parse("2026-11")
+    old = {r.user_id: r for r in progress_table(world.sup_t1, october, TableQuery())}
+    assert old[world.sec1.id].village == "北堡村" and old[world.sec1.id].visits["total"] == 1
+    assert world.sec1.id not in {
+        r.user_id for r in progress_table(world.sup_t2, october, TableQuery())}
+    now = {r.user_id: r for r in progress_table(world.sup_t2, november, TableQuery())}
+    assert now[world.sec1.id].village == "河湾村" and now[world.sec1.id].visits["total"] == 0
+    assert world.sec1.id not in {
+        r.user_id for r in progress_table(world.sup_t1, november, TableQuery())}
+    county = {r.user_id: r.village for r in progress_table(world.sup_county, october,
+                                                           TableQuery())}
+    assert county[world.sec1.id] == "北堡村"
