@@ -164,3 +164,35 @@ def test_last_months_figures_stay_with_the_old_village_after_a_move(world, devic
     county = {r.user_id: r.village for r in progress_table(world.sup_county, october,
                                                            TableQuery())}
     assert county[world.sec1.id] == "北堡村"
+
+
+# --- a city administrator chooses the county of a settings page ----------------------------
+
+
+def test_a_city_admin_chooses_the_county_of_the_attendance_settings(client, world, login,
+                                                                   password_hash):
+    from fieldlog.services.org.settings import county_setting
+    from fieldlog.services.org.units import reparent
+
+    city = add_unit(None, "520100", "丙市", kind="city")
+    reparent(world.county, city)
+    other = add_unit(city, "520101", "甲县")  # first by code: the page used to act on it
+    db.session.add(User(username="city_admin", display_name="市委组织部", role="admin",
+                        scope_unit_id=city.id, password_hash=password_hash))
+    db.session.commit()
+    session = login("city_admin")
+    page = client.get("/admin/settings/attendance").get_data(as_text=True)
+    assert 'data-testid="county-picker"' in page and 'data-testid="settings-form"' not in page
+    assert "甲县" in page and "测试县" in page
+    url = f"/admin/settings/attendance?county={world.county.id}"
+    assert 'data-testid="settings-form"' in client.get(url).get_data(as_text=True)
+    answer = client.post(url, data={"csrf_token": session.csrf, "threshold": "18",
+                                    "level_0": "township", "from_0": "1"})
+    assert answer.status_code == 302 and answer.headers["Location"].endswith(url)
+    county = db.session.get(type(city), world.county.id)
+    assert county_setting(county, "attendance_days_per_month") == 18
+    assert county_setting(db.session.get(type(city), other.id),
+                          "attendance_days_per_month") == 20
+    # A county outside the city is not offered, nor acted on.
+    assert 'data-testid="settings-form"' not in client.get(
+        "/admin/settings/attendance?county=999999").get_data(as_text=True)
