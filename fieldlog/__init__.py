@@ -73,7 +73,12 @@ def _init_extensions(app: Flask) -> None:
         if not (user_id.isdigit() and epoch.isdigit()):
             return None
         user = db.session.get(User, int(user_id))
-        return user if user is not None and user.session_epoch == int(epoch) else None
+        if user is None or user.session_epoch != int(epoch):
+            return None
+        from fieldlog.services.people.terms import village_on_the_day
+
+        village_on_the_day(user)  # a move dated today takes effect on today's first request
+        return user
 
     @app.context_processor
     def inject_i18n():

@@ -1,4 +1,5 @@
-"""Flask commands: seed-demo, create-user, audit verify, integrity recompute, privacy purge."""
+"""Flask commands: seed-demo, org add-root, create-user, audit verify, integrity recompute,
+privacy purge."""
 import click
 from flask import Flask
 from sqlalchemy import func, select
@@ -102,6 +103,26 @@ def register_cli(app: Flask) -> None:
         if dry_run:
             click.echo(f"Cadres: {', '.join(map(str, plan.user_ids)) or '-'}")
             click.echo(f"Households: {', '.join(plan.household_ids) or '-'}")
+
+    @app.cli.group("org")
+    def org_group() -> None:
+        """The org tree's root (everything below it is set up in the admin pages)."""
+
+    @org_group.command("add-root")
+    @click.argument("code")
+    @click.argument("name")
+    @click.option("--city", is_flag=True, help="A city above counties (default: a county).")
+    def org_add_root(code: str, name: str, city: bool) -> None:
+        """Create a county (or a city) at the top of the tree, e.g. 520121 开阳县."""
+        from fieldlog.services.org.admin import create_root
+
+        try:
+            unit = create_root("city" if city else "county", code, name)
+        except FieldlogError as exc:
+            details = "; ".join(f"{k}: {v}" for k, v in (exc.fields or {}).items())
+            raise click.ClickException(f"{exc.message} {details}".strip()) from exc
+        click.echo(f"Created {unit.kind} {unit.name} ({unit.code}). Next: flask create-user "
+                   f"ADMIN --role admin --unit {unit.code} --name NAME")
 
     @app.cli.command("create-user")
     @click.argument("username")

@@ -36,3 +36,10 @@ def local_midnight_utc(day: date) -> datetime:
 def local_today() -> date:
     """Return today's date in the display zone (the county's day, not the server's)."""
     return clock.today_in(str(get_timezone()))
+
+
+def local_date(value: datetime) -> date:
+    """Return the display zone's date of an aware datetime (naive ones are taken as UTC)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(ZoneInfo(str(get_timezone()))).date()

@@ -23,6 +23,7 @@ from fieldlog.services.people.auth import (
     sign_in,
     user_for_device_token,
 )
+from fieldlog.services.people.terms import village_on_the_day
 from fieldlog.services.records.sync import apply_batch
 from fieldlog.services.records.uploads import receive_photo
 from fieldlog.services.records.visits import household_dicts
@@ -43,6 +44,7 @@ def api_auth(view):
                 return error_response("unauthorized", "This device is signed out; sign in again. "
                                       "Unsent records stay on the phone.", 401)
             g.api_user, g.device_id = found[0], found[1].id
+            village_on_the_day(g.api_user)  # see terms.village_on_the_day
         elif current_user.is_authenticated:
             if request.method not in ("GET", "HEAD", "OPTIONS"):
                 csrf.protect()

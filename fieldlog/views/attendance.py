@@ -200,7 +200,10 @@ def _chain_rows(form) -> list[tuple[str, str]]:
 @bp.route("/admin/settings/attendance", methods=["GET", "POST"])
 @roles_required("admin")
 def settings():
-    county = settings_svc.county_of(current_user)
+    counties = settings_svc.settings_counties(current_user)
+    county = settings_svc.settings_county(current_user, request.args.get("county", type=int))
+    if county is None:  # a city administrator chooses the county first
+        return render_template("attendance/settings.html", county=None, counties=counties)
     threshold = county_setting(county, "attendance_days_per_month")
     chain = county_setting(county, "leave_chain")
     error, status = None, 200
@@ -222,8 +225,10 @@ def settings():
             if new_chain != chain:
                 set_county_setting(current_user, county, "leave_chain", new_chain)
             flash(_("Attendance settings saved."), "success")
-            return redirect(url_for("attendance.settings"))
-    return render_template("attendance/settings.html", county=county, threshold=threshold,
+            return redirect(url_for("attendance.settings", county=county.id)
+                            if len(counties) > 1 else url_for("attendance.settings"))
+    return render_template("attendance/settings.html", county=county, counties=counties,
+                           threshold=threshold,
                            chain=(list(chain) + [{}] * 3)[:3], error=error, labels=_labels(),
                            levels=leave_svc.LEVELS), status
 

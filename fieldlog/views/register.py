@@ -46,8 +46,8 @@ def _village():
 
 def _choose(endpoint: str):
     """Let a reviewer or an admin pick one of the villages in their scope."""
-    return render_template("register/choose.html", endpoint=endpoint,
-                           villages=villages_in_scope(current_user))
+    return render_template("register/choose.html", endpoint=endpoint, villages=villages_in_scope(
+        current_user, in_use=endpoint == "register.index"))  # coverage is history too
 
 
 def _index(village, preview=None, error=None, status=200, export_error=None):

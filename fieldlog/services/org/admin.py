@@ -139,6 +139,23 @@ def create_unit(actor: User, parent_id: int, form: dict) -> OrgUnit:
     return unit
 
 
+def create_root(kind: str, code: str, name: str) -> OrgUnit:
+    """Create a tree's root, a county or a city (the command line's `flask org add-root`:
+    the pages only create units under one an admin already holds); audited, committed.
+
+    A fresh database has no unit, hence no admin: an operator adds the root, then its first
+    admin with `flask create-user --role admin --unit CODE`, who sets up the rest in pages.
+    """
+    if kind not in ("county", "city"):
+        raise Invalid(_("A root is a county or a city."))
+    values = clean_form(kind, {"name": name, "code": code})
+    unit = add_unit(None, kind=kind, **values)
+    record("org.create", actor_name="cli", object_type="org_unit", object_id=unit.id,
+           details={"kind": kind, "code": unit.code, "name": unit.name, "parent": None})
+    _commit()
+    return unit
+
+
 def update_unit(actor: User, unit: OrgUnit, form: dict) -> list[str]:
     """Change a unit's name, code, centre and radius; audited with what changed."""
     values = clean_form(unit.kind, form, current_code=unit.code)

@@ -42,9 +42,13 @@ def _villages(admin: User) -> tuple[dict[str, OrgUnit], dict[str, list[OrgUnit]]
 
 
 def _village_of(text: str, by_code: dict, by_name: dict) -> tuple[OrgUnit | None, str | None]:
-    if village := by_code.get(text.lower()):
-        return village, None
-    named = by_name.get(text, [])
+    village = by_code.get(text.lower())
+    named = [village] if village else by_name.get(text, [])
+    in_use = [v for v in named if not v.retired]
+    if named and not in_use:
+        return None, _("%(name)s (%(code)s) is retired: cadres can no longer be assigned "
+                       "there.", name=named[0].name, code=named[0].code)
+    named = in_use
     if len(named) == 1:
         return named[0], None
     if named:

@@ -100,6 +100,9 @@ def read_term(admin: User, form, *, village_field: str = "village_id") -> TermIn
     village = db.session.get(OrgUnit, int(village_id)) if str(village_id).isdigit() else None
     if village is None or village.kind != "village" or not unit_in_scope(admin, village):
         errors[village_field] = [_("Choose a village inside your area.")]
+    elif village.retired:
+        errors[village_field] = [_("%(name)s is retired: choose a unit in use.",
+                                   name=village.name)]
     start = parse_date(form.get("start"))
     end = parse_date(form.get("end")) if (form.get("end") or "").strip() else None
     if start is None:
@@ -236,6 +239,25 @@ def move_cadre(admin: User, user: User, form) -> Assignment:
         raise
     db.session.commit()
     return row
+
+
+def village_on_the_day(user: User) -> None:
+    """Let a cadre's `scope_unit` follow the term running today (the county's day); commit
+    only when it changes.
+
+    `scope_unit` is what scope checks, the phone's home and sync read as the cadre's village.
+    It is a cache of "the village of the term running on the day": a term change sets it at
+    once (`_follow_terms`), but a move that starts on a later day only takes effect that day.
+    So every request of a cadre, by session (the user loader) or by device token (the API),
+    calls this first: one indexed query, and the day a new term starts its first request
+    moves the cadre. Reports do not read it for past periods; they read the terms.
+    """
+    if user.role != "secretary" or not user.active:
+        return
+    before = user.scope_unit_id
+    _follow_terms(user)
+    if user.scope_unit_id != before:
+        db.session.commit()
 
 
 def _follow_terms(user: User) -> None:

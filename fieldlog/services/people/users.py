@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from fieldlog.errors import Forbidden, Invalid, NotFound
 from fieldlog.extensions import db
@@ -37,20 +37,27 @@ class Created:
 
 # --- scope -------------------------------------------------------------------------------
 
-def units_for(admin: User, kinds: tuple[str, ...] | None = None) -> list[OrgUnit]:
-    """Return the org units inside the admin's scope (optionally of some kinds), tree order."""
-    stmt = select(OrgUnit).where(OrgUnit.path.startswith(admin.scope_unit.path, autoescape=True))
+def units_for(admin: User, kinds: tuple[str, ...] | None = None, *, keep: int | None = None
+              ) -> list[OrgUnit]:
+    """Return the units a picker offers inside the admin's scope (optionally of some kinds),
+    tree order: retired units are left out, except `keep` (the unit an edited user holds)."""
+    stmt = select(OrgUnit).where(OrgUnit.path.startswith(admin.scope_unit.path, autoescape=True),
+                                 or_(OrgUnit.retired_at.is_(None), OrgUnit.id == (keep or 0)))
     if kinds:
         stmt = stmt.where(OrgUnit.kind.in_(kinds))
     return list(db.session.scalars(stmt.order_by(OrgUnit.path)))
 
 
-def unit_for(admin: User, unit_id) -> OrgUnit:
-    """Return a unit inside the admin's scope; Invalid otherwise (others are not revealed)."""
+def unit_for(admin: User, unit_id, *, current: int | None = None) -> OrgUnit:
+    """Return a unit inside the admin's scope and in use (a retired one only if it is
+    `current`, the unit the user already holds); Invalid otherwise."""
     unit = db.session.get(OrgUnit, unit_id) if str(unit_id or "").isdigit() else None
     if unit is None or not unit_in_scope(admin, unit):
         raise Invalid(_("Choose an area inside your own."), fields={
             "scope_unit_id": [_("Choose an area inside your own.")]})
+    if unit.retired and unit.id != current:
+        message = _("%(name)s is retired: choose a unit in use.", name=unit.name)
+        raise Invalid(message, fields={"scope_unit_id": [message]})
     return unit
 
 
@@ -125,7 +132,8 @@ def _clean(admin: User, form, user: User | None) -> tuple[dict, dict[str, list[s
             admin, values["phone"], except_user_id=user.id if user else None)):
         errors["phone"] = [problem]
     try:
-        unit = unit_for(admin, form.get("scope_unit_id"))
+        unit = unit_for(admin, form.get("scope_unit_id"),
+                        current=user.scope_unit_id if user else None)
         values["scope_unit_id"] = unit.id
         if "role" not in errors and (problem := _role_fits(values["role"], unit)):
             errors["scope_unit_id"] = [problem]

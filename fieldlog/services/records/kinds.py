@@ -71,11 +71,12 @@ class Kind:
 
 
 def own_village(batch: "Batch", data: dict) -> int | Refusal:
-    """Records other than visits belong to the author's own village."""
+    """Records other than visits belong to the author's village on the record's day (their
+    term then), else to their own village now."""
     if batch.home_village is None:
         return ("forbidden", "forbidden", "Only a cadre assigned to a village can record this.",
                 {})
-    return batch.home_village
+    return batch.term_village(data) or batch.home_village
 
 
 def household_village(batch: "Batch", data: dict) -> int | Refusal:
@@ -83,7 +84,7 @@ def household_village(batch: "Batch", data: dict) -> int | Refusal:
     if village_id is None:
         return _invalid("The household is not in the register.", "household_id",
                         "Unknown household.")
-    if village_id not in batch.allowed_villages:
+    if village_id not in batch.allowed_villages and village_id != batch.term_village(data):
         return ("forbidden", "forbidden",
                 "This household's village is outside your scope.", {})
     return village_id

@@ -17,7 +17,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from fieldlog.extensions import db
-from fieldlog.models import LedgerEvent, LedgerItem, RecordVersion, User
+from fieldlog.models import Assignment, LedgerEvent, LedgerItem, RecordVersion, User
 from fieldlog.models.base import utcnow
 from fieldlog.permissions import scope_village_ids
 from fieldlog.schemas.records import LedgerUpdateInSchema
@@ -25,7 +25,7 @@ from fieldlog.services.people.audit import record_many
 from fieldlog.services.records.events import announce_committed
 from fieldlog.services.records.kinds import KINDS, ORDER, Kind, Refusal, households_in
 from fieldlog.services.records.ledger_changes import Change, ChangeRefused, apply_change
-from fieldlog.timefmt import iso_utc, to_utc_naive
+from fieldlog.timefmt import iso_utc, local_date, to_utc_naive
 
 _ledger_update_schema = LedgerUpdateInSchema()
 
@@ -100,6 +100,28 @@ class Batch:
         if self.user.role != "secretary":
             return set()
         return set(db.session.scalars(scope_village_ids(self.user)))
+
+    @cached_property
+    def terms(self) -> list[tuple[int, date, date | None]]:
+        """The author's terms (village, first day, last day or None)."""
+        if self.user.role != "secretary":
+            return []
+        return [tuple(row) for row in db.session.execute(
+            select(Assignment.village_id, Assignment.start_date, Assignment.end_date)
+            .where(Assignment.user_id == self.user.id))]
+
+    def term_village(self, data: dict) -> int | None:
+        """Return the village of the author's term on the record's day (its `day`, else the
+        county's date of `occurred_at`), or None.
+
+        A record belongs where its author served that day: one saved offline in the old
+        village and sent after a move still belongs to the old village, and is accepted there.
+        """
+        day = data.get("day") or local_date(data["occurred_at"])
+        for village_id, start, end in self.terms:
+            if start <= day and (end is None or day <= end):
+                return village_id
+        return None
 
     @cached_property
     def home_village(self) -> int | None:
@@ -318,7 +340,8 @@ def _apply_ledger_updates(batch: Batch, items: list[tuple[int, dict]]) -> None:
                 "invalid", "invalid", "The ledger item has not reached the server.",
                 {"item_id": ["Unknown item."]}))
             continue
-        if item.village_id not in batch.allowed_villages:
+        if item.village_id not in batch.allowed_villages \
+                and item.village_id != batch.term_village(data):
             batch.answers[index] = _refused(event_id, (
                 "forbidden", "forbidden", "This ledger item is outside your scope.", {}))
             continue

@@ -102,10 +102,13 @@ def viewable_village(user: User, village_id: int | None) -> OrgUnit:
     return village
 
 
-def villages_in_scope(user: User) -> list[OrgUnit]:
-    """Return the villages a user may pick, by code."""
-    return list(db.session.scalars(select(OrgUnit).where(
-        OrgUnit.id.in_(scope_village_ids(user))).order_by(OrgUnit.code)))
+def villages_in_scope(user: User, *, in_use: bool = False) -> list[OrgUnit]:
+    """Return the villages a user may pick, by code (`in_use`: not retired, for pickers of
+    new things; history pickers keep retired villages)."""
+    stmt = select(OrgUnit).where(OrgUnit.id.in_(scope_village_ids(user)))
+    if in_use:
+        stmt = stmt.where(OrgUnit.retired_at.is_(None))
+    return list(db.session.scalars(stmt.order_by(OrgUnit.code)))
 
 
 def village_coverage(village: OrgUnit, today: date) -> Coverage:

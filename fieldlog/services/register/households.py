@@ -21,6 +21,9 @@ def village_for_import(user: User, village_id: int) -> OrgUnit:
     village = db.session.get(OrgUnit, village_id)
     if village is None or village.kind != "village" or not unit_in_scope(user, village):
         raise NotFound(_("No such village in your scope."))
+    if village.retired:
+        raise Invalid(_("%(name)s is retired: its register can no longer be changed.",
+                        name=village.name))
     if user.role == "admin" or (user.role == "secretary" and user.scope_unit_id == village.id):
         return village
     raise Forbidden(_("Only the village's secretary or an administrator may change its "

@@ -100,7 +100,7 @@ class CadreFigures:
 def _cadres(user_ids: list[int], village_of: dict[int, int] | None = None) -> list[CadreFigures]:
     """Return an empty figures row per cadre, with their village and township names.
 
-    A cadre's village is their scope's, unless `village_of` names another (a past term).
+    A cadre's village is their scope's, unless `village_of` names another (their term's).
     """
     village, township = OrgUnit.__table__.alias("v"), OrgUnit.__table__.alias("t")
     village_id = User.scope_unit_id
@@ -116,6 +116,27 @@ def _cadres(user_ids: list[int], village_of: dict[int, int] | None = None) -> li
     today = local_today()
     return [CadreFigures(uid, name, vid, vname, tid, tname or "", today, today)
             for uid, name, vid, vname, tid, tname in rows]
+
+
+def villages_on(user_ids: list[int], day: date) -> dict[int, int]:
+    """Return each cadre's village on `day`: their term's then, else their latest term's
+    begun by then (cadres without a term are left out: their scope's village stands).
+
+    A period counts a cadre in the village of their term at its end (today for a running
+    one), so last month's figures of a cadre moved since stay with the old village.
+    """
+    villages: dict[int, int] = {}
+    for uid, vid in db.session.execute(
+            select(Assignment.user_id, Assignment.village_id)
+            .where(ids_in(Assignment.user_id, user_ids), Assignment.start_date <= day)
+            .order_by(Assignment.user_id, Assignment.start_date)):
+        villages[uid] = vid
+    return villages
+
+
+def period_day(period: Period, today: date) -> date:
+    """Return the day whose term places a cadre for `period`: its end, or today if sooner."""
+    return today if period.kind == "term" or period.end is None else min(period.end, today)
 
 
 def _terms(user_ids: list[int], today: date) -> dict[int, tuple[date, date]]:
@@ -179,8 +200,9 @@ def cadre_figures(user_ids, period: Period, *, today: date | None = None,
                   village_of: dict[int, int] | None = None) -> dict[int, CadreFigures]:
     """Compute every cadre's figures for `period` in grouped queries; key by user id.
 
-    `with_days` keeps each village day's kind (for a calendar) on the figures; `village_of`
-    counts a cadre in another village than their scope's (a past term's, for a handover).
+    `with_days` keeps each village day's kind (for a calendar) on the figures. A cadre is
+    counted in the village of their term at the period's end (`villages_on`); `village_of`
+    names another village (a given past term's, for a handover).
     """
     user_ids = sorted(set(user_ids))
     if not user_ids:
@@ -189,7 +211,8 @@ def cadre_figures(user_ids, period: Period, *, today: date | None = None,
     if db.engine.dialect.name == "postgresql":
         for statement in _REPORT_SETTINGS:
             db.session.execute(text(statement))
-    cadres = _cadres(user_ids, village_of)
+    cadres = _cadres(user_ids, {**villages_on(user_ids, period_day(period, today)),
+                                **(village_of or {})})
     for (start, end), group in _windows(cadres, period, today).items():
         _fill(group, start, end, today, with_days)
     return {c.user_id: c for c in cadres}

@@ -31,7 +31,8 @@ def passwords_page(issued: list[dict], *, title: str, back_url: str):
 def _form_page(template_user, values: dict, errors: dict, status: int = 200, **extra):
     return render_template(
         "admin/user_form.html", user=template_user, values=values, errors=errors,
-        roles=ROLES, locales=user_service.LOCALES, units=user_service.units_for(current_user),
+        roles=ROLES, locales=user_service.LOCALES, units=user_service.units_for(
+            current_user, keep=template_user.scope_unit_id if template_user else None),
         **extra), status
 
 
@@ -59,7 +60,7 @@ def _edit_values(user) -> dict:
 
 
 def _edit_page(user, values=None, errors=None, status=200, **extra):
-    villages = user_service.units_for(current_user, ("village",))
+    villages = user_service.units_for(current_user, ("village",))  # in use only
     return _form_page(user, values or _edit_values(user), errors or {}, status,
                       terms=term_service.terms_of(user) if user.role == "secretary" else [],
                       current_term=term_service.current_term(user), villages=villages,
