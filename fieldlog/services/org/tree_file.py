@@ -11,10 +11,11 @@ from flask_babel import lazy_gettext as _l
 
 from fieldlog.errors import Invalid
 from fieldlog.services.common import spreadsheets as guard
+from fieldlog.services.common.sheet_rows import HEADER_SCAN_ROWS, RowError, find_header, is_blank
+from fieldlog.services.common.sheet_rows import cell_text as text_of
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 5000
-HEADER_SCAN_ROWS = 5
 LIMITS = guard.Limits(max_bytes=MAX_BYTES, max_rows=MAX_ROWS + HEADER_SCAN_ROWS + 1)
 RADIUS_MIN, RADIUS_MAX = 50, 20_000
 
@@ -39,17 +40,6 @@ COLUMN_NAMES = {"county": _l("县 (county)"), "township": _l("乡镇 (township)"
 
 
 @dataclass
-class RowError:
-    row: int
-    column: str
-    message: str
-
-    def __str__(self) -> str:
-        return _("Row %(row)s, %(column)s: %(message)s", row=self.row, column=self.column,
-                 message=self.message)
-
-
-@dataclass
 class TreeRow:
     row: int
     county: str
@@ -64,37 +54,12 @@ class TreeRow:
     village_id: int | None = None
 
 
-def _norm(value) -> str:
-    text = str(value or "").replace("（", "(").replace("）", ")")
-    return re.sub(r"[\s*＊:：]|\(必填\)", "", text).lower()
-
-
-def text_of(value) -> str:
-    """Return a cell as text (a whole float without its '.0')."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
-
-
 def _find_header(rows: list) -> tuple[int, dict[str, int]]:
-    lookup = {_norm(name): key for key, names in HEADERS.items() for name in names}
-    best: dict[str, int] = {}
-    for index, values in enumerate(rows[:HEADER_SCAN_ROWS]):
-        columns: dict[str, int] = {}
-        for position, value in enumerate(values or ()):
-            key = lookup.get(_norm(value))
-            if key and key in columns:
-                raise Invalid(_("The column %(name)s appears twice in the header.",
-                                name=COLUMN_NAMES[key]), code="bad_header")
-            if key:
-                columns[key] = position
-        if all(key in columns for key in REQUIRED):
-            return index, columns
-        if len(columns) > len(best):
-            best = columns
-    missing = ", ".join(str(COLUMN_NAMES[k]) for k in REQUIRED if k not in best)
+    index, columns, missing_keys = find_header(rows, HEADERS, REQUIRED,
+                                               lambda k: str(COLUMN_NAMES[k]))
+    if not missing_keys:
+        return index, columns
+    missing = ", ".join(str(COLUMN_NAMES[k]) for k in missing_keys)
     raise Invalid(_("The header row lacks required columns: %(names)s. The first row must "
                     "name the columns: 县, 乡镇, 村, 村代码, 中心纬度, 中心经度, 半径(米).",
                     names=missing), code="bad_header")
@@ -162,7 +127,7 @@ def parse_tree(data: bytes) -> ParsedTree:
         raise Invalid(_("The file is larger than %(mb)s MB; split it into several files.",
                         mb=MAX_BYTES // (1024 * 1024)), code="too_large")
     rows = guard.read_rows(data, LIMITS)
-    if not any(any(text_of(v) for v in r) for r in rows):
+    if is_blank(rows):
         raise Invalid(_("The file is empty."), code="empty")
     header_at, columns = _find_header(rows)
     parsed = ParsedTree([], [], set(columns))

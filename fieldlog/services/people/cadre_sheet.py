@@ -4,7 +4,6 @@ The file is read within fixed bounds by common.spreadsheets (never another XLSX 
 file-level problems raise Invalid, row problems are listed with the row a spreadsheet shows.
 The header may follow a title row; its columns are found by their usual spellings.
 """
-import re
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -12,12 +11,14 @@ from flask_babel import gettext as _
 
 from fieldlog.errors import Invalid
 from fieldlog.services.common import spreadsheets as guard
+from fieldlog.services.common.sheet_rows import HEADER_SCAN_ROWS, RowError, find_header, is_blank
+from fieldlog.services.common.sheet_rows import cell_text as _text
+from fieldlog.services.common.sheet_rows import norm_header as _norm
 from fieldlog.services.people.terms import parse_date
 from fieldlog.services.people.users import PHONE_RE, normalise_phone
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 500  # each new account costs a password hash: a county's cadres fit many times
-HEADER_SCAN_ROWS = 5
 LIMITS = guard.Limits(max_bytes=MAX_BYTES, max_rows=MAX_ROWS + HEADER_SCAN_ROWS + 1,
                       max_columns=40)
 
@@ -36,17 +37,6 @@ REQUIRED = ("name", "phone", "dispatching_unit", "post", "village", "start")
 POST_WORDS = {"第一书记": "first_secretary", "驻村第一书记": "first_secretary",
               "firstsecretary": "first_secretary", "工作队员": "team_member",
               "驻村工作队员": "team_member", "队员": "team_member", "teammember": "team_member"}
-
-
-@dataclass
-class RowError:
-    row: int
-    column: str
-    message: str
-
-    def __str__(self) -> str:
-        return _("Row %(row)s, %(column)s: %(message)s", row=self.row, column=self.column,
-                 message=self.message)
 
 
 @dataclass
@@ -74,35 +64,11 @@ def column_name(key: str) -> str:
     return HEADERS[key][0]
 
 
-def _norm(value) -> str:
-    return re.sub(r"[\s*＊:：_]|（必填）|\(必填\)|（选填）|\(选填\)", "", str(value or "")).lower()
-
-
-def _text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
-
-
 def _find_header(rows: list) -> tuple[int, dict[str, int]]:
-    lookup = {_norm(name): key for key, names in HEADERS.items() for name in names}
-    best: dict[str, int] = {}
-    for index, values in enumerate(rows[:HEADER_SCAN_ROWS]):
-        columns: dict[str, int] = {}
-        for position, value in enumerate(values or ()):
-            key = lookup.get(_norm(value))
-            if key and key in columns:
-                raise Invalid(_("The column %(name)s appears twice in the header.",
-                                name=column_name(key)), code="bad_header")
-            if key:
-                columns[key] = position
-        if all(key in columns for key in REQUIRED):
-            return index, columns
-        if len(columns) > len(best):
-            best = columns
-    missing = "、".join(column_name(k) for k in REQUIRED if k not in best)
+    index, columns, missing_keys = find_header(rows, HEADERS, REQUIRED, column_name)
+    if not missing_keys:
+        return index, columns
+    missing = "、".join(column_name(k) for k in missing_keys)
     raise Invalid(_("The header row lacks the columns %(names)s. The first row must name "
                     "the columns: 姓名, 手机号, 选派单位, 职务, 村, 任期起, 任期止.",
                     names=missing), code="bad_header")
@@ -130,7 +96,7 @@ def read_rows(data: bytes) -> list[tuple]:
 def parse_sheet(data: bytes) -> Sheet:
     """Parse a cadre list; file problems raise Invalid, row problems are listed."""
     rows = read_rows(data)
-    if not any(any(_text(v) for v in r) for r in rows):
+    if is_blank(rows):
         raise Invalid(_("The file is empty."), code="empty")
     header_at, columns = _find_header(rows)
     sheet, phones = Sheet(), {}
