@@ -1,7 +1,12 @@
-"""Time the sync API: a 100-visit batch and a 12-megapixel photo, on SQLite and PostgreSQL.
+"""Time the sync API: a 100-visit batch and a 12-megapixel photo, on SQLite and PostgreSQL;
+then the ingest rate: records/s in batches against one record per request.
 
 Usage: .venv/bin/python bench/bench_sync.py [--runs 20] [--pg postgresql+psycopg://...]
+                                            [--ingest 3000] [--ingest-only]
 Without --pg, uses $BENCH_DATABASE_URL when set; SQLite always runs. Prints medians in ms.
+The ingest rate is measured with the integrity flags computed in the request (as the app does
+without a job queue) and without them (records_committed muted: what the request does when a
+queue worker computes the flags), through the app in-process (one client, no HTTP server).
 """
 import argparse
 import io
@@ -11,6 +16,7 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,6 +29,7 @@ from werkzeug.test import encode_multipart  # noqa: E402
 from bench.common import migrated_app  # noqa: E402
 from fieldlog.extensions import db  # noqa: E402
 from fieldlog.services.people.auth import hash_password, issue_device_token  # noqa: E402
+from fieldlog.services.records.events import records_committed  # noqa: E402
 from tests.fixtures.world import build_world  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,16 +97,59 @@ def run(url: str, runs: int, photo: bytes) -> None:
           f"{statistics.median(photo_ms):6.1f} ms, max {max(photo_ms):6.1f} ms")
 
 
+def ingest(url: str, total: int) -> None:
+    """Print records/s: `total` visits in batches of 100 and 500, and total/10 one at a time."""
+    app = migrated_app(url, "fieldlog-bench-")
+    with app.app_context():
+        world = build_world(hash_password("bench-password"))
+        _token, raw = issue_device_token(world.sec1, "bench")
+        households = [h.id for h in world.h1]
+        client = app.test_client()
+        headers = {"Authorization": f"Bearer {raw}"}
+        day = iter(range(1, 10_000))
+
+        def rate(size: int, count: int) -> float:
+            batches = [[visit(households[n % len(households)], next(day) % 400, n)
+                        for n in range(size)] for _ in range(max(1, count // size))]
+            client.post("/api/v1/sync", json={"records": batches[0][:1]}, headers=headers)
+            start = time.perf_counter()
+            for records in batches:
+                response = client.post("/api/v1/sync", json={"records": records},
+                                       headers=headers)
+                assert response.status_code == 200
+                assert all(r["status"] == "stored" for r in response.get_json()["results"])
+            return size * len(batches) / (time.perf_counter() - start)
+
+        name = url.split(":")[0]
+        for label, muted in (("flags in the request", False), ("flags off the request", True)):
+            with records_committed.muted() if muted else nullcontext():
+                single = rate(1, max(50, total // 10))
+                rates = {size: rate(size, total) for size in (100, 500)}
+            print(f"{name:22} ingest, {label}: one per request {single:6.0f} rec/s | "
+                  + " | ".join(f"batches of {size} {value:6.0f} rec/s ({value / single:4.1f}x)"
+                               for size, value in rates.items()), flush=True)
+        db.session.remove()
+        db.engine.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--pg", default=os.environ.get("BENCH_DATABASE_URL"))
+    parser.add_argument("--ingest", type=int, default=3000,
+                        help="visits per batch-size measurement of the ingest rate")
+    parser.add_argument("--ingest-only", action="store_true")
     args = parser.parse_args()
-    photo = photo_12mp()
+    if not args.ingest_only:
+        photo = photo_12mp()
+        with tempfile.TemporaryDirectory() as tmp:
+            run(f"sqlite:///{tmp}/bench.db", args.runs, photo)
+        if args.pg:
+            run(args.pg, args.runs, photo)
     with tempfile.TemporaryDirectory() as tmp:
-        run(f"sqlite:///{tmp}/bench.db", args.runs, photo)
+        ingest(f"sqlite:///{tmp}/bench.db", args.ingest)
     if args.pg:
-        run(args.pg, args.runs, photo)
+        ingest(args.pg, args.ingest)
 
 
 if __name__ == "__main__":

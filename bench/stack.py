@@ -135,7 +135,7 @@ def ensure_seaweed(folder: Path = STATE / "seaweed"):
     return start_seaweed(folder, SEAWEED_PORTS)
 
 
-def wait_until_healthy(url: str, timeout: float = 60) -> None:
+def wait_until_healthy(url: str, timeout: float = 300) -> None:
     """Poll `url`/healthz until it answers 200."""
     deadline = time.monotonic() + timeout
     while True:

@@ -98,8 +98,10 @@ class Browser(FastHttpUser):
             return answer.text or ""
 
     def sign_in(self, username: str) -> None:
-        form = self.page("/login", "login page")
-        token = CSRF.search(form).group(1)
+        token = CSRF.search(self.page("/login", "login page"))
+        if not token:
+            return  # no answer in time: the next page asks again
+        token = token.group(1)
         with self.client.post("/login", data={"csrf_token": token, "username": username,
                                               "password": PASSWORD},
                               headers=self.headers(), name="login", allow_redirects=False,
@@ -122,19 +124,32 @@ class Cadre(Browser):
         super().on_start()
         self.village = village_of((self.number - 1) % CADRES + 1)
         self.rng = random.Random(self.number)
+        self.bearer: dict = {}
+        self.get_device_token()
+
+    def get_device_token(self) -> None:
+        """Ask for a device token as the PWA does after signing in (session + CSRF header)."""
         home = self.page("/m/", "home")
-        csrf = CSRF.search(home).group(1)
+        if 'name="username"' in home:  # the session did not take: sign in again
+            self.sign_in(self.username())
+            home = self.page("/m/", "home")
+        csrf = CSRF.search(home)
+        if not csrf:
+            return  # the server did not answer in time: try again at the next task
         with self.client.post("/api/v1/devices", json={"label": "load test phone"},
-                              headers=self.headers(**{"X-CSRFToken": csrf}), name="device",
-                              catch_response=True) as answer:
+                              headers=self.headers(**{"X-CSRFToken": csrf.group(1)}),
+                              name="device", catch_response=True) as answer:
             if answer.status_code != 201:
                 answer.failure(f"device token: {answer.status_code}")
-                self.bearer = {}
                 return
             self.bearer = {"Authorization": f"Bearer {answer.json()['token']}"}
 
     @task
     def evening(self) -> None:
+        if not self.bearer:
+            self.get_device_token()
+            if not self.bearer:
+                return
         records, photo_records = evening_batch(self.village, self.rng)
         if self.sync(records):
             for photo_id, record_id in photo_records.items():
@@ -192,7 +207,7 @@ class Supervisor(Browser):
 
 
 class Inspector(Browser):
-    """An inspector drawing a fair sample of last month's records."""
+    """An inspector drawing a fair sample of last month's records in one township."""
 
     role = "insp"
     fixed_count = 2
@@ -207,8 +222,10 @@ class Inspector(Browser):
         match = CSRF.search(form)
         if not match:
             return
+        township = random.randint(2, 21)  # one township (15 cadres): every cadre is sampled
         with self.client.post("/inspect/samples", data={
-                "csrf_token": match.group(1), "scope": "1", "size": "20", "flag_weight": "3"},
+                "csrf_token": match.group(1), "scope": str(township), "size": "30",
+                "flag_weight": "3"},
                 headers=self.headers(), name="draw sample", allow_redirects=False,
                 catch_response=True) as answer:
             if answer.status_code != 302:

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PY:-.venv/bin/python}
-USERS=${USERS:-312} SPAWN=${SPAWN:-10} DURATION=${DURATION:-5m}
+USERS=${USERS:-312} SPAWN=${SPAWN:-2} DURATION=${DURATION:-5m}
 WORKERS=${WORKERS:-$((2 * $(nproc) + 1))} PORT=${PORT:-8000} LOAD_DB=${LOAD_DB:-fieldlog_load}
 mkdir -p instance/stack
 $PY bench/stack.py --county bench --db "$LOAD_DB" --workers "$WORKERS" --port "$PORT" \
