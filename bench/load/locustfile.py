@@ -2,7 +2,8 @@
 
     make load USERS=312 DURATION=5m      # the stack from bench/stack.py on :8000
 
-Users: 10 supervisors (sup01…sup10), 2 inspectors (insp01…), the rest cadres; cadre n of the
+Users: 10 supervisors (sup01…sup10; LOAD_SUPERVISORS), 2 inspectors (insp01…;
+LOAD_INSPECTORS), the rest cadres; cadre n of the
 run signs in as `cadre<n>` of the generated county (bench/load/county.py), so every cadre is a
 distinct secretary of their own village and the scope checks are the real ones (beyond 300
 the accounts are shared round). A cadre signs in once (a session, then a device token, as the
@@ -37,7 +38,7 @@ RETRIES = 3
 
 _numbers = {"cadre": itertools.count(1), "sup": itertools.count(1), "insp": itertools.count(1)}
 _addresses = itertools.count(1)
-accepted: dict[str, set[str]] = {"records": set(), "photos": set()}
+accepted: dict[str, set[str]] = {"records": set(), "photos": set(), "sent": set()}
 refused: list[dict] = []
 photos: list[bytes] = []
 
@@ -55,6 +56,7 @@ def _write_accepted(environment, **_kwargs) -> None:
     ACCEPTED_FILE.write_text(json.dumps({
         "started_at": accepted.get("started_at"), "stopped_at": time.time(),
         "records": sorted(accepted["records"]), "photos": sorted(accepted["photos"]),
+        "sent": sorted(accepted["sent"]),
         "refused": refused[:50]}))
     print(f"\n{len(accepted['records'])} records and {len(accepted['photos'])} photos "
           f"acknowledged; {len(refused)} refused; written to {ACCEPTED_FILE}")
@@ -157,6 +159,7 @@ class Cadre(Browser):
         self.page("/m/", "home")
 
     def sync(self, records: list[dict]) -> bool:
+        accepted["sent"].update(r["id"] for r in records)
         for _attempt in range(RETRIES):
             with self.client.post("/api/v1/sync", json={"records": records}, name="sync",
                                   headers=self.headers(**self.bearer),
@@ -175,6 +178,7 @@ class Cadre(Browser):
 
     def upload(self, photo_id: str, record_id: str) -> None:
         body = self.rng.choice(photos)
+        accepted["sent"].add(photo_id)
         for _attempt in range(RETRIES):
             with self.client.request(
                     "PUT", f"/api/v1/photos/{photo_id}", name="photo upload",
@@ -192,7 +196,8 @@ class Supervisor(Browser):
     """A township supervisor at a desk: progress, the review queue, the map."""
 
     role = "sup"
-    fixed_count = 10
+    fixed_count = int(os.environ.get("LOAD_SUPERVISORS", 10))
+    abstract = fixed_count == 0  # locust would weigh a fixed_count of 0 like a cadre
     wait_time = between(20, 60)  # a desk look every half minute or so, four pages each
 
     def username(self) -> str:
@@ -210,7 +215,8 @@ class Inspector(Browser):
     """An inspector drawing a fair sample of last month's records in one township."""
 
     role = "insp"
-    fixed_count = 2
+    fixed_count = int(os.environ.get("LOAD_INSPECTORS", 2))
+    abstract = fixed_count == 0
     wait_time = between(20, 40)
 
     def username(self) -> str:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make load: start the stack on the bench county (bench/stack.py), run locust headless against
-# it, stop the stack, then count rows (bench/load/count.py). Figures: stdout and
+# it, count rows (bench/load/count.py), stop the stack. Figures: stdout and
 # instance/stack/load-*.csv. Variables: USERS, SPAWN, DURATION, WORKERS, PORT, LOAD_DB.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -20,7 +20,6 @@ done
 echo "stack up ($WORKERS workers); load: $USERS users for $DURATION; machine load: $(cut -d' ' -f1-3 /proc/loadavg)"
 PYTHONPATH=. .venv/bin/locust -f bench/load/locustfile.py --headless -H "http://127.0.0.1:$PORT" \
     -u "$USERS" -r "$SPAWN" -t "$DURATION" --only-summary --csv instance/stack/load \
-    --exit-code-on-error 0 2>&1 | tee instance/stack/locust.log | grep -v "^\[" || true
+    --exit-code-on-error 0 --stop-timeout 90 2>&1 | tee instance/stack/locust.log | grep -v "^\[" || true
 echo "machine load after: $(cut -d' ' -f1-3 /proc/loadavg)"
-kill -TERM $STACK; wait $STACK 2>/dev/null || true; trap - EXIT
-$PY bench/load/count.py --db "$LOAD_DB"
+$PY bench/load/count.py --db "$LOAD_DB"  # while the stack (and its S3 store) still runs
