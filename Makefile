@@ -6,7 +6,7 @@ PORT ?= 5000
 export FLASK_APP := app
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test test-dates install install-dev browser translations i18n-update lint bench clean
+.PHONY: run serve load test test-dates install install-dev browser translations i18n-update lint bench clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -42,6 +42,22 @@ run: install
 	$(VENV)/bin/flask seed-demo --if-empty
 	@echo "fieldlog is at http://127.0.0.1:$(PORT)/  (logins: see README.md)"
 	$(VENV)/bin/flask run --host 0.0.0.0 --port $(PORT)
+
+# Many processes, as deployed: gunicorn (WORKERS) against PostgreSQL (database SERVE_DB, created
+# and migrated, the demo county loaded when empty), Redis and an S3 photo store (SeaweedFS,
+# started when not running). docs/deploy.md. `make run` stays the one-process SQLite default.
+WORKERS ?= $(shell echo $$((2 * $$(nproc) + 1)))
+SERVE_PORT ?= 8000
+SERVE_DB ?= fieldlog_serve
+serve: install-dev
+	$(PY) bench/stack.py --workers $(WORKERS) --port $(SERVE_PORT) --db $(SERVE_DB) --county demo
+
+# The load test (bench/load/): the stack on the 300-cadre bench county, locust headless, then
+# the row counts. `make load USERS=312 DURATION=5m` (300 cadres, 10 supervisors, 2 inspectors).
+USERS ?= 312
+DURATION ?= 5m
+load: install-dev
+	USERS=$(USERS) DURATION=$(DURATION) WORKERS=$(WORKERS) PORT=$(SERVE_PORT) bench/load/run.sh
 
 # Each test module runs as of one of the calendar's edge days or today (FIELDLOG_CALENDAR=rotate:
 # spread by module, turned each week; browser and real_clock tests keep today). A failing

@@ -1,16 +1,23 @@
-"""Time the sync API: a 100-visit batch and a 12-megapixel photo, on SQLite and PostgreSQL.
+"""Time the sync API: a 100-visit batch and a 12-megapixel photo, on SQLite and PostgreSQL;
+then the ingest rate: records/s in batches against one record per request.
 
 Usage: .venv/bin/python bench/bench_sync.py [--runs 20] [--pg postgresql+psycopg://...]
+                                            [--ingest 3000] [--ingest-only]
 Without --pg, uses $BENCH_DATABASE_URL when set; SQLite always runs. Prints medians in ms.
+The ingest rate is measured with the integrity flags computed in the request (as the app does
+without a job queue) and without them (records_committed muted: what the request does when a
+queue worker computes the flags), through the app in-process (one client, no HTTP server).
 """
 import argparse
 import io
+import itertools
 import os
 import statistics
 import sys
 import tempfile
 import time
 import uuid
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,6 +30,7 @@ from werkzeug.test import encode_multipart  # noqa: E402
 from bench.common import migrated_app  # noqa: E402
 from fieldlog.extensions import db  # noqa: E402
 from fieldlog.services.people.auth import hash_password, issue_device_token  # noqa: E402
+from fieldlog.services.records.events import records_committed  # noqa: E402
 from tests.fixtures.world import build_world  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,16 +98,65 @@ def run(url: str, runs: int, photo: bytes) -> None:
           f"{statistics.median(photo_ms):6.1f} ms, max {max(photo_ms):6.1f} ms")
 
 
+def ingest(url: str, total: int) -> None:
+    """Print records/s: `total` visits in batches of 100 and 500, and total/10 one at a time."""
+    app = migrated_app(url, "fieldlog-bench-")
+    with app.app_context():
+        world = build_world(hash_password("bench-password"))
+        _token, raw = issue_device_token(world.sec1, "bench")
+        households = [h.id for h in world.h1]
+        client = app.test_client()
+        headers = {"Authorization": f"Bearer {raw}"}
+        day = itertools.count(1)
+
+        def rate(size: int, count: int) -> float:
+            batches = [[visit(households[n % len(households)], d % 400, n) for n in range(size)]
+                       for d in itertools.islice(day, max(1, count // size))]
+            client.post("/api/v1/sync", json={"records": batches[0][:1]}, headers=headers)
+            start, cpu = time.perf_counter(), time.process_time()
+            for records in batches:
+                response = client.post("/api/v1/sync", json={"records": records},
+                                       headers=headers)
+                assert response.status_code == 200
+                assert all(r["status"] == "stored" for r in response.get_json()["results"])
+            done = size * len(batches)
+            return done / (time.perf_counter() - start), done / (time.process_time() - cpu)
+
+        name = url.split(":")[0]
+        for label, muted in (("flags in the request", False), ("flags off the request", True)):
+            with records_committed.muted() if muted else nullcontext():
+                single = rate(1, max(50, total // 10))
+                rates = {size: rate(size, total) for size in (100, 500)}
+            # records/s of wall time, and per second of this process's CPU (the app's side
+            # alone: on a shared machine the wall rate depends on what else runs)
+            print(f"{name:22} ingest, {label}: one per request {single[0]:5.0f} rec/s "
+                  f"({single[1]:5.0f}/CPU-s) | " + " | ".join(
+                      f"batches of {size} {wall:5.0f} rec/s ({cpu:5.0f}/CPU-s, "
+                      f"{wall / single[0]:4.1f}x)" for size, (wall, cpu) in rates.items()),
+                  flush=True)
+        db.session.remove()
+        db.engine.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--pg", default=os.environ.get("BENCH_DATABASE_URL"))
+    parser.add_argument("--ingest", type=int, default=3000,
+                        help="visits per batch-size measurement of the ingest rate")
+    parser.add_argument("--ingest-only", action="store_true")
     args = parser.parse_args()
-    photo = photo_12mp()
-    with tempfile.TemporaryDirectory() as tmp:
-        run(f"sqlite:///{tmp}/bench.db", args.runs, photo)
-    if args.pg:
-        run(args.pg, args.runs, photo)
+    if not args.ingest_only:
+        photo = photo_12mp()
+        with tempfile.TemporaryDirectory() as tmp:
+            run(f"sqlite:///{tmp}/bench.db", args.runs, photo)
+        if args.pg:
+            run(args.pg, args.runs, photo)
+    if args.pg:  # the ingest rate that matters is PostgreSQL's; SQLite when there is none
+        ingest(args.pg, args.ingest)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            ingest(f"sqlite:///{tmp}/bench.db", args.ingest)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,18 @@ def _secret_key() -> str:
     path = INSTANCE / "secret_key"
     if not path.exists():
         INSTANCE.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32))
+        # Written to a private temp file, then linked into place: when several processes start
+        # at once (gunicorn workers) exactly one key wins and every process reads that one,
+        # never a half-written file.
+        tmp = INSTANCE / f"secret_key.{os.getpid()}.tmp"
+        tmp.write_text(secrets.token_hex(32))
+        tmp.chmod(0o600)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process was first: use its key
+        finally:
+            tmp.unlink()
     return path.read_text().strip()
 
 

@@ -205,6 +205,7 @@ ACCESS: dict[str, Access] = {
         "username": ctx.username, "password": PASSWORD}}, ends_session=True),
     "auth.logout": Access("signed_in", body=form(), ends_session=True),
     "auth.set_language": Access("public", args={"code": "=en"}),
+    "pwa.health": PUBLIC,
     "pwa.manifest": PUBLIC,
     "pwa.offline": PUBLIC,
     "pwa.service_worker": PUBLIC,

@@ -1,7 +1,8 @@
 """The installable-app plumbing: service worker at the root scope, manifest, offline page."""
-from flask import Blueprint, current_app, render_template, send_from_directory
+from flask import Blueprint, current_app, jsonify, render_template, send_from_directory
 
 from fieldlog.assets import service_worker_source
+from fieldlog.services.common.health import database_answers
 
 bp = Blueprint("pwa", __name__)
 
@@ -24,3 +25,12 @@ def manifest():
 @bp.get("/offline")
 def offline():
     return render_template("pwa/offline.html")
+
+
+@bp.get("/healthz")
+def health():
+    """Answer 200 when this process and its database can serve, else 503 (no personal data)."""
+    ok = database_answers()
+    response = jsonify({"status": "ok" if ok else "database_unavailable"})
+    response.headers["Cache-Control"] = "no-store"
+    return response, 200 if ok else 503
