@@ -196,3 +196,70 @@ def test_a_city_admin_chooses_the_county_of_the_attendance_settings(client, worl
     # A county outside the city is not offered, nor acted on.
     assert 'data-testid="settings-form"' not in client.get(
         "/admin/settings/attendance?county=999999").get_data(as_text=True)
+
+
+def test_a_county_under_a_city_keeps_its_own_attendance_threshold(app, client, world, login,
+                                                                     today_is):
+    """The days a county asks of its cadres are the county's, also when a city sits above it
+    (the first unit on a village's path is then the city, not the county)."""
+    from fieldlog.services.org.settings import set_county_setting
+    from fieldlog.services.org.units import reparent
+    from tests.test_figures_agree import row, tag
+
+    today_is(date(2026, 11, 3))
+    city = add_unit(None, "5201", "丙市", kind="city")
+    reparent(world.county, city)
+    add_unit(city, "520100", "甲县")  # the city's first county by code, with the default 20
+    set_county_setting(world.admin, world.county, "attendance_days_per_month", 15)
+    login("sup_t1")
+    page = client.get(f"/progress/cadre/{world.sec1.id}?period=2026-10").get_data(as_text=True)
+    assert tag(page, "stat-days")["expected"] == "15"
+    page = client.get("/progress/?period=2026-10").get_data(as_text=True)
+    assert "/ 15<" in row(page, "progress-row", world.sec1.id)
+    page = client.get("/attendance?month=2026-10").get_data(as_text=True)
+    cadre_row = row(page, "cadre-row", world.sec1.id)
+    assert tag(cadre_row, "days-expected", cadre_row)["text"] == "/15"
+    # …and its own visit intervals (the register's coverage).
+    from fieldlog.services.register.coverage import intervals_for
+
+    app.config["COUNTY_VISIT_INTERVALS"] = {world.county.code: {"default": 9}}
+    assert intervals_for(db.session.get(type(world.v1), world.v1.id))[1] == 9
+
+
+def test_a_city_admin_chooses_the_county_of_the_rubric_and_exports_name_the_city(
+        client, world, login, password_hash):
+    import json
+
+    from fieldlog.services.org.settings import county_setting
+    from fieldlog.services.org.units import reparent
+    from fieldlog.services.reporting.scoring import rubric_for
+
+    city = add_unit(None, "520100", "丙市", kind="city")
+    reparent(world.county, city)
+    other = add_unit(city, "520101", "甲县")  # first by code: the page used to act on it
+    db.session.add(User(username="city_admin", display_name="市委组织部", role="admin",
+                        scope_unit_id=city.id, password_hash=password_hash))
+    db.session.commit()
+    session = login("city_admin")
+    page = client.get("/admin/scoring").get_data(as_text=True)
+    assert 'data-testid="county-picker"' in page and 'data-testid="rubric-form"' not in page
+    url = f"/admin/scoring?county={world.county.id}"
+    page = client.get(url).get_data(as_text=True)
+    assert 'data-testid="rubric-form"' in page and "测试县" in page
+    rubric = rubric_for(world.county)
+    rubric["bands"][0]["min"] -= 1
+    answer = client.post(url, data={"csrf_token": session.csrf,
+                                    "rubric": json.dumps(rubric, ensure_ascii=False)})
+    assert answer.status_code == 302 and answer.headers["Location"].endswith(url)
+    unit = db.session.get(type(city), world.county.id)
+    assert county_setting(unit, "scoring_rubric")["bands"][0]["min"] == rubric["bands"][0]["min"]
+    assert county_setting(db.session.get(type(city), other.id), "scoring_rubric") != rubric
+    # An office export made by the city's administrator names the city, not a county of it.
+    from openpyxl import load_workbook
+
+    answer = client.get("/exports/attendance.xlsx?period=2026-10")
+    assert answer.status_code == 200
+    data = answer.get_data()
+    answer.close()
+    sheet = load_workbook(io.BytesIO(data)).active
+    assert str(sheet["A1"].value).startswith("丙市"), sheet["A1"].value

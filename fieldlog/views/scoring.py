@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from fieldlog.errors import FieldlogError, Invalid, NotFound
 from fieldlog.permissions import REVIEWER_ROLES, roles_required
+from fieldlog.services.org.settings import settings_counties, settings_county
 from fieldlog.services.reporting import scoring as service
 from fieldlog.services.reporting.period import Period
 from fieldlog.services.reporting.table import cadre_in_scope, cadres_in_scope
@@ -99,21 +100,31 @@ def manual(cadre_id: int):
 @bp.route("/admin/scoring", methods=["GET", "POST"])
 @roles_required("admin")
 def rubric():
-    """Edit the county's rubric as JSON, checked in full before anything is saved."""
-    current = service.rubric_for(current_user.scope_unit)
+    """Edit the county's rubric as JSON, checked in full before anything is saved.
+
+    A city administrator first chooses which of the city's counties (never a guess)."""
+    counties = settings_counties(current_user)
+    county = settings_county(current_user, request.args.get("county", type=int))
+    if county is None:
+        return render_template("scoring/rubric.html", county=None, counties=counties,
+                               total=service.TOTAL)
+    here = url_for("scoring.rubric", county=county.id) if len(counties) > 1 \
+        else url_for("scoring.rubric")
+    current = service.rubric_for(county)
     text, problems = json.dumps(current, ensure_ascii=False, indent=2), []
     if request.method == "POST":
         text = request.form.get("rubric", "")
         try:
-            service.save_rubric(current_user, json.loads(text))
+            service.save_rubric(current_user, json.loads(text), county)
         except ValueError as exc:
             problems = [_("This is not valid JSON: %(error)s", error=str(exc))]
         except FieldlogError as exc:
             problems = exc.fields.get("rubric") or [exc.message]
         else:
             flash(_("The scoring rubric was saved."), "success")
-            return redirect(url_for("scoring.rubric"))
+            return redirect(here)
     return render_template(
-        "scoring/rubric.html", rubric=current, text=text, problems=problems,
-        metrics=service.METRICS, label_of=service.label_of, total=service.TOTAL,
+        "scoring/rubric.html", rubric=current, text=text, problems=problems, county=county,
+        counties=counties, metrics=service.METRICS, label_of=service.label_of,
+        total=service.TOTAL,
     ), 422 if problems else 200

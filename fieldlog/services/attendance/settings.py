@@ -1,13 +1,16 @@
 """The county's attendance settings as the admin's form edits them: the leave chain read from the
 form's rows, and the county an admin's settings apply to.
 """
-from sqlalchemy import select
 
 from fieldlog.errors import Invalid
 from fieldlog.extensions import db
 from fieldlog.models import OrgUnit, User
 from fieldlog.services.attendance.leave import LEVELS
-from fieldlog.services.org.settings import county_id_of
+from fieldlog.services.org.settings import (  # noqa: F401  (the settings page's county)
+    county_id_of,
+    settings_counties,
+    settings_county,
+)
 
 
 def parse_chain(rows: list[tuple[str, str]]) -> list[dict]:
@@ -36,23 +39,3 @@ def parse_chain(rows: list[tuple[str, str]]) -> list[dict]:
 def county_of(user: User) -> OrgUnit:
     """Return the county a user belongs to."""
     return db.session.get(OrgUnit, county_id_of(user.scope_unit))
-
-
-def settings_counties(user: User) -> list[OrgUnit]:
-    """Return the counties a user's county settings pages may act on: their own county, or
-    each county (in use) of a city administrator's city, by code."""
-    unit = user.scope_unit
-    if unit.kind != "city":
-        return [county_of(user)]
-    return list(db.session.scalars(select(OrgUnit).where(
-        OrgUnit.parent_id == unit.id, OrgUnit.kind == "county", OrgUnit.retired_at.is_(None))
-        .order_by(OrgUnit.code)))
-
-
-def settings_county(user: User, county_id: int | None) -> OrgUnit | None:
-    """Return the county a settings page acts on: the only one, or the one chosen among
-    `settings_counties`; None when a city administrator has not chosen (never a guess)."""
-    counties = settings_counties(user)
-    if len(counties) == 1:
-        return counties[0]
-    return next((c for c in counties if c.id == county_id), None)

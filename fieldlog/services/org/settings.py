@@ -1,4 +1,5 @@
 """County settings: a value stored for the county, else the product's default."""
+import copy
 import json
 from typing import Any
 
@@ -71,7 +72,8 @@ def county_setting(unit: OrgUnit, key: str) -> Any:
     """Return the county's value for `key`, or the default."""
     stored = db.session.scalar(select(CountySetting.value).where(
         CountySetting.county_id == county_id_of(unit), CountySetting.key == key))
-    return json.loads(stored) if stored is not None else DEFAULTS[key]
+    # A copy: a caller may change what it gets without changing the product's default.
+    return json.loads(stored) if stored is not None else copy.deepcopy(DEFAULTS[key])
 
 
 def set_county_setting(actor: User, county: OrgUnit, key: str, value: Any) -> None:
@@ -95,3 +97,23 @@ def leave_chain(unit: OrgUnit, days: int) -> list[str]:
     steps = county_setting(unit, "leave_chain")
     return [step["level"] for step in steps if days >= int(step.get("from_days", 1))] \
         or [steps[0]["level"]]
+
+
+def settings_counties(user: User) -> list[OrgUnit]:
+    """Return the counties a user's county settings pages may act on: their own county, or
+    each county (in use) of a city administrator's city, by code."""
+    unit = user.scope_unit
+    if unit.kind != "city":
+        return [db.session.get(OrgUnit, county_id_of(unit))]
+    return list(db.session.scalars(select(OrgUnit).where(
+        OrgUnit.parent_id == unit.id, OrgUnit.kind == "county", OrgUnit.retired_at.is_(None))
+        .order_by(OrgUnit.code)))
+
+
+def settings_county(user: User, county_id: int | None) -> OrgUnit | None:
+    """Return the county a settings page acts on: the only one, or the one chosen among
+    `settings_counties`; None when a city administrator has not chosen (never a guess)."""
+    counties = settings_counties(user)
+    if len(counties) == 1:
+        return counties[0]
+    return next((c for c in counties if c.id == county_id), None)

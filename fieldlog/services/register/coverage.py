@@ -12,6 +12,7 @@ from fieldlog.errors import NotFound
 from fieldlog.extensions import db
 from fieldlog.models import Assignment, Household, OrgUnit, User, Visit
 from fieldlog.permissions import scope_village_ids, unit_in_scope
+from fieldlog.services.org.settings import county_id_of
 from fieldlog.timefmt import local_midnight_utc
 
 
@@ -57,8 +58,7 @@ def intervals_for(village: OrgUnit) -> tuple[dict[str, int], int]:
     config = current_app.config
     per_tag = dict(config["VISIT_INTERVAL_DAYS"])
     default = config["VISIT_INTERVAL_DEFAULT"]
-    county_id = next((int(p) for p in village.path.split("/") if p), None)
-    county = db.session.get(OrgUnit, county_id) if county_id else None
+    county = db.session.get(OrgUnit, county_id_of(village)) if village.path else None
     override = config["COUNTY_VISIT_INTERVALS"].get(county.code, {}) if county else {}
     per_tag.update({k: int(v) for k, v in override.items() if k != "default"})
     return per_tag, int(override.get("default", default))

@@ -176,7 +176,8 @@ class _Thresholds(dict):
 
     def __init__(self, village_ids: set[int]):
         super().__init__()
-        self.county_of = {vid: path.strip("/").split("/")[0] for vid, path in db.session.execute(
+        # A village's path ends county/township/village (a city may sit above the county).
+        self.county_of = {vid: path.strip("/").split("/")[-3] for vid, path in db.session.execute(
             select(OrgUnit.id, OrgUnit.path).where(ids_in(OrgUnit.id, village_ids)))}
 
     def __call__(self, village_id: int) -> int:

@@ -169,7 +169,8 @@ def title_lines(user: User, title: str, span: Span, village: OrgUnit | None,
     Called last by each builder, once everything its rows need is loaded: the entry is
     committed before any byte is sent, and nothing after it depends on this session.
     """
-    county = db.session.get(OrgUnit, county_id_of(user.scope_unit))
+    scope = user.scope_unit  # a city administrator's exports cover the city
+    county = scope if scope.kind == "city" else db.session.get(OrgUnit, county_id_of(scope))
     place = county.name + (f" · {village.name}" if village else "")
     name, username = user.display_name, user.username
     entry = record(action, actor=user, object_type="export", object_id=details.get("kind", ""),

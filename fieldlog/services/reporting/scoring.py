@@ -227,14 +227,15 @@ def rubric_for(unit: OrgUnit) -> dict:
     return county_setting(unit, "scoring_rubric")
 
 
-def save_rubric(actor: User, rubric: Any) -> None:
-    """Validate and store the actor's county rubric (audited); Invalid lists every problem."""
+def save_rubric(actor: User, rubric: Any, county: OrgUnit | None = None) -> None:
+    """Validate and store a county's rubric (the actor's own by default; audited); Invalid
+    lists every problem."""
     problems = validate_rubric(rubric)
     if problems:
         raise Invalid(ngettext("The rubric was not saved: %(num)s problem.",
                                "The rubric was not saved: %(num)s problems.", len(problems)),
                       fields={"rubric": problems})
-    county = db.session.get(OrgUnit, county_id_of(actor.scope_unit))
+    county = county or db.session.get(OrgUnit, county_id_of(actor.scope_unit))
     set_county_setting(actor, county, "scoring_rubric", rubric)
 
 
