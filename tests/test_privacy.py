@@ -216,6 +216,7 @@ def test_no_page_or_api_outside_scope_shows_v1_households_or_tags(client, world,
 def end_assignments(user: User, days_ago: int) -> None:
     for row in db.session.scalars(select(Assignment).where(Assignment.user_id == user.id)):
         row.end_date = date.today() - timedelta(days=days_ago)
+        row.start_date = min(row.start_date, row.end_date - timedelta(days=730))  # a term
     db.session.commit()
 
 
