@@ -16,6 +16,7 @@ from marshmallow import ValidationError
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from fieldlog import faultpoints
 from fieldlog.extensions import db
 from fieldlog.models import LedgerEvent, LedgerItem, RecordVersion, User
 from fieldlog.models.base import utcnow
@@ -140,7 +141,9 @@ def _apply_batch(user: User, device_id: str | None, raw_records: list) -> Batch:
             else:
                 _apply_kind(batch, KINDS[name], by_kind[name])
     record_many(batch.audit, actor=user)  # one head read, one bulk insert, in this transaction
+    faultpoints.reached("sync.before_commit")  # test-only; inert in production
     db.session.commit()
+    faultpoints.reached("sync.after_commit")
     return batch
 
 
