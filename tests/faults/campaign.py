@@ -213,7 +213,7 @@ class Campaign:
             cdp = self.context.new_cdp_session(page)
             usage = page.evaluate("async () => (await navigator.storage.estimate()).usage")
             cdp.send("Storage.overrideQuotaForOrigin",
-                     {"origin": self.base_url, "quotaSize": usage + rng.randint(20_000, 300_000)})
+                     {"origin": self.base_url, "quotaSize": usage + rng.randint(2_000, 60_000)})
         if "token_revoked" in faults or "signed_out" in faults:
             self.server_sql("UPDATE device_tokens SET revoked_at = CURRENT_TIMESTAMP "
                             "WHERE revoked_at IS NULL")
@@ -247,6 +247,7 @@ class Campaign:
             self.save(specs[half:], cycle, second)
         else:
             self.save(specs, cycle, page)
+        self.log("  saved")
         if "offline_flap" in faults:
             for _ in range(rng.randint(2, 5)):
                 self.context.set_offline(False)
@@ -275,6 +276,7 @@ class Campaign:
             while self.proxy.pending() and time.monotonic() < deadline:
                 time.sleep(0.1)
 
+        self.log("  struck; checking mid-way")
         # Mid-way: every record is on the server or waits on the phone.
         self.check_nothing_lost(cycle, mid=True)
         if "signed_out" in faults:
@@ -294,6 +296,7 @@ class Campaign:
             second.close()
         if "signed_out" in faults:
             self.sign_in(page)
+        self.log("  recovering")
         self.network_back(offline)
         self.settle(cycle)
         self.check_nothing_lost(cycle, mid=False)

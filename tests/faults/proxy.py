@@ -27,6 +27,7 @@ class FaultProxy:
         self._cut_next: int | None = None
         self._lose_next: list[str] = []
         self._lock = threading.Lock()
+        self._writers: set = set()
         self._loop = asyncio.new_event_loop()
         self._server = None
         self._thread = threading.Thread(target=self._loop.run_forever, name="fault-proxy",
@@ -42,6 +43,13 @@ class FaultProxy:
     def stop(self) -> None:
         async def close():
             self._server.close()
+            for w in list(self._writers):
+                w.transport.abort()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self._server.wait_closed()
         asyncio.run_coroutine_threadsafe(close(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
@@ -87,9 +95,10 @@ class FaultProxy:
         try:
             server_r, server_w = await asyncio.open_connection("127.0.0.1", self.target_port)
         except OSError:  # the server is down: the browser sees a refused connection
-            client_w.close()
+            client_w.transport.abort()
             return
         state = {"lose": False, "closed": False}
+        self._writers.update((client_w, server_w))
 
         def close_all():
             state["closed"] = True
@@ -149,4 +158,9 @@ class FaultProxy:
             except (ConnectionError, OSError):
                 close_all()
 
-        await asyncio.gather(upstream(), downstream())
+        try:
+            await asyncio.gather(upstream(), downstream())
+        finally:
+            self._writers.difference_update((client_w, server_w))
+            for w in (client_w, server_w):
+                w.close()

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.faults
 
 
 def test_no_record_lost_or_duplicated_under_random_faults(browser, fault_rig, photos_dir):
-    cycles = int(os.environ.get("CYCLES", "20"))
+    cycles = int(os.environ.get("CYCLES", "8"))
     seed = os.environ.get("SEED") or str(random.SystemRandom().randrange(10**6))
     print(f"\nfault campaign: SEED={seed} CYCLES={cycles}")
     campaign = Campaign(browser=browser, server=fault_rig.server, proxy=fault_rig.proxy,
