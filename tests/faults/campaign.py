@@ -285,7 +285,8 @@ class Campaign:
         # Recovery: lift every fault, the network comes back; wait until all is sent.
         self.proxy.clear()
         self.server.arm()
-        if cdp is not None:
+        if cdp is not None:  # the page it was opened on may be gone (close_mid_sync)
+            cdp = self.context.new_cdp_session(self.page)
             cdp.send("Storage.overrideQuotaForOrigin", {"origin": self.base_url})
             cdp.detach()
         if "clock_skew" in faults:
