@@ -41,6 +41,7 @@ const SHELL = [
   "/static/js/ledger-new.js",
   "/static/js/ledger-offer.js",
   "/static/js/outbox-page.js",
+  "/static/js/outbox-file.js",
   "/static/js/outbox.js",
   "/static/js/sync.js",
   "/static/js/ui.js",

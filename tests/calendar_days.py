@@ -5,6 +5,7 @@ all after today's real date (a browser's cookies expire by the real clock, so th
 travel forward but not back).
 """
 import calendar
+import zlib
 from datetime import date
 
 
@@ -14,6 +15,22 @@ def calendar_days(today: date) -> list[date]:
     plain = next(y for y in range(year, year + 8) if not calendar.isleap(y))
     return [date(year, 1, 1), date(year, 4, 1), date(year, 3, 15), date(year, 5, 31),
             date(plain, 2, 28)]
+
+
+def day_of_test(nodeid: str, days: list[date], rotation: int) -> date:
+    """Return the day a test module runs on in `make test`: spread by its path, turned weekly.
+
+    Each module gets one of the days; the share moves on by one each ISO week (`rotation`), so
+    within as many weeks as days every module has met every edge, while a run costs no more
+    than one suite.
+    """
+    return days[(zlib.crc32(nodeid.encode()) + rotation) % len(days)]
+
+
+def rotation_of(today: date) -> int:
+    """Return this week's turn of the edge days (the ISO week number, counted across years)."""
+    year, week, _ = today.isocalendar()
+    return year * 53 + week
 
 
 if __name__ == "__main__":

@@ -26,6 +26,14 @@ TODAY = os.environ.get("FIELDLOG_TODAY")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
+# FIELDLOG_CALENDAR=rotate (what `make test` sets): on the real date, each test module that does
+# not need the real clock runs as if it were one of the calendar's edge days or today
+# (tests/calendar_days.py: spread by the module's path, turned each week), so every run of the
+# suite crosses month ends, a 28-day February and New Year's day. Browser tests and modules with
+# `real_clock` tests keep today's date; `make test-dates` runs the SQLite suite on every edge day.
+ROTATE = os.environ.get("FIELDLOG_CALENDAR") == "rotate" and not TODAY
+
+
 def travelled_now() -> datetime | None:
     """Return the moment the suite travelled to, or None on the real clock."""
     if not TODAY:
@@ -60,7 +68,12 @@ def today_is():
 
 
 def pytest_collection_modifyitems(config, items) -> None:
-    """On a travelled clock, leave out tests whose other end keeps the real time."""
+    """On a travelled clock, leave out tests whose other end keeps the real time.
+
+    With FIELDLOG_CALENDAR=rotate, choose each module's day instead (see ROTATE).
+    """
+    if ROTATE:
+        _choose_module_days(items)
     if not TODAY:
         return
     skip = pytest.mark.skip(reason="needs the real clock: the server at the other end keeps it")
@@ -69,7 +82,51 @@ def pytest_collection_modifyitems(config, items) -> None:
             item.add_marker(skip)
 
 
+MODULE_DAYS: dict[str, date] = {}
+
+
+def _choose_module_days(items) -> None:
+    from tests.calendar_days import calendar_days, day_of_test, rotation_of
+
+    real = date.today()
+    days, turn = [*calendar_days(real), real], rotation_of(real)
+    modules: dict[str, bool] = {}
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        keeps = "/e2e/" in f"/{module}" or item.get_closest_marker("real_clock") is not None
+        modules[module] = modules.get(module, False) or keeps
+    for module, keeps in modules.items():
+        day = day_of_test(module, days, turn)
+        if not keeps and day != real:
+            MODULE_DAYS[module] = day
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _edge_day(request):
+    """Travel to this module's edge day when the calendar rotates (before its other fixtures)."""
+    day = MODULE_DAYS.get(request.node.nodeid)
+    if day is None:
+        yield
+        return
+    import time_machine
+
+    with time_machine.travel(datetime.combine(day, time(10, 0), SHANGHAI), tick=True):
+        yield
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    day = MODULE_DAYS.get(item.nodeid.split("::")[0])
+    if day is not None and report.failed:
+        report.sections.append(("fieldlog clock", f"this module ran as of {day} (calendar "
+                                f"rotation); rerun: FIELDLOG_TODAY={day} pytest '{item.nodeid}'"))
+    return report
+
+
 def pytest_report_header(config) -> str:
+    if ROTATE:
+        return "fieldlog clock: SQLite tests on the calendar's edge days (rotating), others today"
     return f"fieldlog clock: {TODAY or 'the real date'}"
 
 

@@ -162,6 +162,17 @@ def _register_upload(ctx: Ctx) -> dict:
     return {"data": {"village": ctx.world.v1.id, "file": (io.BytesIO(data), "register.csv")}}
 
 
+def _outbox_upload(ctx: Ctx) -> dict:
+    """sec1's outbox file with one visit, previewed."""
+    from fieldlog.extensions import db
+    from fieldlog.models import User
+    from tests.test_outbox_file import outbox_file
+
+    sec1 = db.session.scalar(select(User).where(User.username == "sec1"))
+    data = outbox_file(sec1, [visit_payload(ctx.obj("household"))])
+    return {"data": {"file": (io.BytesIO(data), "fieldlog-outbox.json")}}
+
+
 # --- The table -------------------------------------------------------------------------
 
 ACCESS: dict[str, Access] = {
@@ -261,6 +272,10 @@ ACCESS: dict[str, Access] = {
     "admin.audit_log": page("admin"),
     "admin.audit_verify": page("admin", body=form()),
     "admin.audit_export": page("admin"),
+    # A phone's outbox file, previewed (not imported: no "confirm"); the admin's scope is the
+    # county, so sec1's file is in it (tests/test_outbox_file.py refuses a foreign author).
+    "admin.outbox_import": page("admin"),
+    "admin.outbox_import_file": page("admin", body=_outbox_upload),
     # Inspection: inspectors and admins work their own samples; reviewers read the summary
     # and a done check's photos in scope.
     "inspect.index": page(*ACTORS),

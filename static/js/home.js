@@ -4,8 +4,8 @@
 
 import { pageUser } from "./device.js";
 import { listAll, listSent, onChange } from "./outbox.js";
-import { syncStatus } from "./sync.js";
-import { h, shortTime, t } from "./ui.js";
+import { lastSynced, syncStatus } from "./sync.js";
+import { h, syncedTime, t } from "./ui.js";
 
 const card = document.getElementById("outbox-card");
 let sending = false;
@@ -25,12 +25,14 @@ async function render() {
   const title = card.querySelector("[data-outbox-title]");
   const sub = card.querySelector("[data-outbox-sub]");
 
+  const syncedAt = user ? await lastSynced(user.id) : null;
+  const synced = syncedAt ? t("last_synced", { t: syncedTime(syncedAt) }) : "";
+  card.dataset.syncedAt = syncedAt || "";
   let state;
   if (!visits) {
     state = "empty";
     title.textContent = t("all_sent");
-    const last = sent.find((s) => !user || s.user_id === user.id);
-    sub.textContent = last ? t("last_sent", { t: shortTime(last.sent_at) }) : "";
+    sub.textContent = synced;
   } else if (failedVisits) {
     state = "failed";
     title.textContent = t("n_failed", { n: failedVisits });
@@ -45,6 +47,7 @@ async function render() {
     const stalled = ["offline", "server", "error"].includes(syncStatus().outcome);
     sub.textContent = navigator.onLine === false ? `${t("no_network")} · ${t("will_send")}`
       : stalled ? t("note_retry") : t("will_send");
+    if (synced) sub.textContent = `${sub.textContent} ${synced}`;
   }
   card.dataset.state = state;
   card.dataset.count = String(visits);

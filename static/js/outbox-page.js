@@ -1,10 +1,21 @@
-// The outbox page: every unsent visit and photo with its state, retry / discard, live.
+// The outbox page: every unsent record and photo with its state in plain words — 待发送
+// (waiting), 发送中 (sending), 需处理 (needs attention: why, and what to do), 已送达 (delivered,
+// the last few) —, when the phone last synced, one tap to send now, retry / discard, and the
+// export of what waits as a file. Live.
 
+import { getMeta, setMeta } from "./db.js";
 import { pageUser } from "./device.js";
 import { discard, listAll, listSent, onChange, photoBlob, retry } from "./outbox.js";
-import { syncNow, syncStatus } from "./sync.js";
+import { buildOutboxFile, saveBlob } from "./outbox-file.js";
+import { lastSynced, retryNow, syncStatus } from "./sync.js";
 import { describe } from "./record-label.js";
-import { h, shortTime, t } from "./ui.js";
+import { h, shortTime, syncedTime, t, toast } from "./ui.js";
+
+// Tries in a row that did not get through before an item says it needs attention (it keeps
+// being retried by itself all the same).
+const STUCK_AFTER = 3;
+const PHOTO_ERRORS = new Set(["too_many_pixels", "corrupt_image", "not_an_image",
+  "unsupported_format", "empty_file"]);
 
 const $ = (id) => document.getElementById(id);
 const urls = new Map(); // photo id -> object URL, reused between renders
@@ -26,7 +37,28 @@ function groupState(g) {
   const all = [g.record, ...g.photos].filter(Boolean);
   if (all.some((it) => it.state === "failed")) return "failed";
   if (all.some((it) => it.state === "sending")) return "sending";
+  if (all.some((it) => (it.fails || 0) >= STUCK_AFTER)) return "stuck";
   return "waiting";
+}
+
+/** Say in words why an item did not go, and what to do: {why, todo, detail}. */
+export function explain(it) {
+  if (it.state !== "failed") {
+    const note = it.note === "network" && navigator.onLine === false ? "offline" : it.note;
+    const known = ["offline", "network", "server", "signed_out", "quota_exceeded",
+      "store_unavailable"];
+    const key = known.includes(note) ? note : "server";
+    return { why: t(`why_${key}`), todo: t(`todo_${key}`), detail: "" };
+  }
+  const code = it.error || "";
+  const detail = [it.message, it.fields ? Object.entries(it.fields)
+    .map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(" ") : JSON.stringify(v)}`).join("; ") : ""]
+    .filter(Boolean).join(" — ");
+  let key = "refused";
+  if (PHOTO_ERRORS.has(code)) key = "bad_photo";
+  else if (["conflict", "stale", "locked", "invalid", "forbidden", "too_large", "too_many_photos",
+    "missing_data", "password_change_required"].includes(code)) key = code;
+  return { why: t(`why_${key}`, { e: code }), todo: t(`todo_${key}`), detail };
 }
 
 function photoUrl(p) {
@@ -39,11 +71,12 @@ function photoUrl(p) {
   return urls.get(p.id);
 }
 
-function reason(it) {
-  const bits = [it.message, it.fields ? Object.entries(it.fields)
-    .map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(" ") : JSON.stringify(v)}`).join("; ") : ""];
-  const text = bits.filter(Boolean).join(" — ");
-  return text || t("error_code", { e: it.error || "?" });
+function reasonBox(it) {
+  const { why, todo, detail } = explain(it);
+  return h("div", { class: "item-reason", dataset: { testid: "outbox-reason", error: it.error || it.note || "" } },
+    h("p", { class: "reason-why" }, why),
+    h("p", { class: "reason-todo" }, todo),
+    detail ? h("p", { class: "reason-detail small" }, t("server_said", { e: detail })) : null);
 }
 
 function photoTile(p, blocked) {
@@ -61,9 +94,11 @@ function visitCard(g) {
   const label = r ? describe(r.record.type, r.label) : { title: "", sub: "" };
   const failed = [r, ...g.photos].filter((it) => it && it.state === "failed");
   const notes = [];
-  for (const it of failed) notes.push(h("p", { class: "item-error", dataset: { testid: "outbox-error" } }, reason(it)));
-  const waitingNote = [r, ...g.photos].find((it) => it && it.state === "waiting" && it.note);
-  if (!failed.length && waitingNote) {
+  for (const it of failed) notes.push(reasonBox(it));
+  const waitingNote = [r, ...g.photos].filter((it) => it && it.state === "waiting" && it.note
+    && it.note !== "record_not_found").sort((a, b) => (b.fails || 0) - (a.fails || 0))[0];
+  if (!failed.length && st === "stuck") notes.push(reasonBox(waitingNote));
+  else if (!failed.length && waitingNote) {
     notes.push(h("p", { class: "muted small" },
       waitingNote.note === "signed_out" ? t("note_signed_out") : t("note_retry")));
   }
@@ -78,7 +113,11 @@ function visitCard(g) {
         if (window.confirm(only ? t("discard_photo_confirm") : t("discard_confirm"))) {
           discard(r ? r.id : g.photos[0].id);
         }
-      } }, t("discard"))) : null;
+      } }, t("discard")))
+    : st === "stuck" ? h("div", { class: "item-actions" },
+      h("button", { type: "button", class: "btn btn-small btn-primary", dataset: { testid: "outbox-retry" },
+        onclick: () => { sendNow(); } }, t("send")))
+      : null;
 
   return h("li", { class: `card outbox-item is-${st}`, dataset: { testid: "outbox-item", state: st, recordId: g.id } },
     h("div", { class: "item-head" },
@@ -88,7 +127,7 @@ function visitCard(g) {
         label.title || (r && r.record.type && r.record.type !== "visit" ? "" : t("unknown_household")), " ",
         label.sub ? h("span", { class: "muted" }, label.sub) : null,
         r && r.record.base_version ? h("span", { class: "muted small" }, ` ${t("edit_of", { n: r.record.base_version + 1 })}`) : null),
-      h("span", { class: `state-pill state-${st}`, dataset: { testid: "outbox-state" } }, t(`state_${st}`))),
+      h("span", { class: `state-pill state-${st}`, dataset: { testid: "outbox-state" } }, t(`st_${st}`))),
     h("p", { class: "muted small" }, [when, photosLine,
       r && r.record.follow_up ? t("follow_up") : ""].filter(Boolean).join(" · ")),
     r && r.record.heard ? h("p", { class: "item-text" }, r.record.heard) : null,
@@ -120,9 +159,10 @@ function sentRow(s) {
           label.title || (typed ? "" : t("unknown_household")), " ",
           h("span", { class: "muted" }, label.sub)),
         h("span", { class: "list-sub muted" }, [shortTime(s.occurred_at),
-          s.photos_total ? t("photos_sent", { m: s.photos_sent || 0, n: s.photos_total }) : ""]
+          s.photos_total ? t("photos_sent", { m: s.photos_sent || 0, n: s.photos_total }) : "",
+          s.sent_at ? t("delivered_at", { t: syncedTime(s.sent_at) }) : ""]
           .filter(Boolean).join(" · "))),
-      h("span", { class: "state-pill state-sent" }, "✓")));
+      h("span", { class: "state-pill state-sent", dataset: { testid: "sent-state" } }, t("st_delivered"))));
 }
 
 async function render() {
@@ -144,17 +184,28 @@ async function render() {
   $("outbox-list").replaceChildren(...groups.map(visitCard));
   $("outbox-empty").hidden = groups.length > 0;
 
-  const failed = groups.filter((g) => groupState(g) === "failed").length;
+  const states = groups.map(groupState);
+  const failed = states.filter((st) => st === "failed" || st === "stuck").length;
   const title = document.querySelector("[data-outbox-title]");
   const sub = document.querySelector("[data-outbox-sub]");
   title.textContent = groups.length ? t("n_unsent", { n: groups.length }) : t("all_sent");
-  sub.textContent = !groups.length ? "" : failed ? t("n_failed_here", { n: failed })
+  sub.textContent = !groups.length ? "" : failed ? t("n_attention", { n: failed })
     : sending ? t("sending_now")
       : navigator.onLine === false ? `${t("no_network")} · ${t("will_send")}` : t("will_send");
+  const synced = user ? await lastSynced(user.id) : null;
+  $("outbox-synced").textContent = synced ? t("last_synced", { t: syncedTime(synced) }) : t("never_synced");
+  $("outbox-synced").dataset.at = synced || "";
+  $("empty-synced").textContent = synced ? t("last_synced", { t: syncedTime(synced) }) : "";
   document.querySelector("[data-testid=outbox-summary]").hidden = groups.length === 0;
   const send = $("outbox-send");
-  send.hidden = groups.length === failed;
-  send.disabled = sending || navigator.onLine === false;
+  send.hidden = groups.length === 0 || states.every((st) => st === "failed");
+  send.disabled = sending;
+  send.textContent = sending ? t("state_sending") : t("send");
+  $("outbox-export-card").hidden = groups.length === 0;
+  const exported = user ? await getMeta(`exported:${user.id}`).catch(() => null) : null;
+  $("outbox-exported").hidden = !(exported && groups.length);
+  $("outbox-exported").textContent = exported
+    ? t("exported_note", { t: syncedTime(exported.at), name: exported.filename }) : "";
 
   $("sent-section").hidden = sent.length === 0;
   $("sent-list").replaceChildren(...sent.map(sentRow));
@@ -167,7 +218,34 @@ function schedule() {
   requestAnimationFrame(() => render().catch((err) => console.error(err)));
 }
 
-$("outbox-send").addEventListener("click", () => syncNow());
+async function sendNow() {
+  if (navigator.onLine === false) toast(t("send_offline"));
+  await retryNow();
+  schedule();
+}
+
+async function exportFile() {
+  const user = pageUser();
+  if (!user) return;
+  const button = $("outbox-export");
+  button.disabled = true;
+  try {
+    const file = await buildOutboxFile({ ...user, username: document.body.dataset.username || "" },
+      await listAll());
+    saveBlob(file.blob, file.filename);
+    await setMeta(`exported:${user.id}`, { at: new Date().toISOString(), filename: file.filename });
+    toast(t("exported", { n: file.records, m: file.photos }), { ms: 8000 });
+  } catch (err) {
+    console.error(err);
+    toast(t("export_failed", { e: String(err && err.message) }));
+  } finally {
+    button.disabled = false;
+    schedule();
+  }
+}
+
+$("outbox-send").addEventListener("click", () => { sendNow(); });
+$("outbox-export").addEventListener("click", () => { exportFile(); });
 onChange((detail) => {
   if (detail && detail.type === "sync") sending = detail.phase === "sending";
   schedule();

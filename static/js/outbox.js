@@ -7,6 +7,8 @@
 // A photo item:  {id, kind: "photo", seq, user_id, record_id, state, blob | buffer, mime,
 //   filename, size, taken_at, lat, lon, width, height, original, queued_at, attempts, ...}
 // state: "waiting" | "sending" | "failed" (failed = the server refused it for good).
+// A waiting item also keeps why its last try did not get through (`note`) and how many tries
+// in a row did not (`fails`): the outbox page says "needs attention" after a few.
 
 import { getAll, promisify, tx } from "./db.js";
 
@@ -139,6 +141,22 @@ async function trimSent(store) {
   const all = await promisify(store.index("sent_at").getAll());
   const extra = all.length - SENT_KEEP;
   for (let i = 0; i < extra; i += 1) await promisify(store.delete(all[i].id));
+}
+
+/** A try did not get through (no network, server down, signed out): put the items back as
+ *  waiting, say why (`note`) and count the failed tries (`fails`, reset once delivered). */
+export async function markTransient(ids, note, patch = {}) {
+  await tx("outbox", "readwrite", async (s) => {
+    for (const id of ids) {
+      const item = await promisify(s.outbox.get(id));
+      if (item) {
+        await promisify(s.outbox.put({
+          ...item, ...patch, state: "waiting", note, fails: (item.fails || 0) + 1,
+          last_try_at: new Date().toISOString(),
+        }));
+      }
+    }
+  });
 }
 
 /** The server stored a record: move it to the "recently sent" list. */

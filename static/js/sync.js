@@ -3,9 +3,10 @@
 // when the page becomes visible and on a timer with backoff. One loop at a time per tab
 // and (with navigator.locks) across tabs.
 
+import { getMeta, setMeta } from "./db.js";
 import { deviceFor, ensureDevice, pageUser } from "./device.js";
 import {
-  listAll, notify, onChange, photoBlob, photoStored, recordStored, setState, update,
+  listAll, markTransient, notify, onChange, photoBlob, photoStored, recordStored, setState, update,
 } from "./outbox.js";
 
 const BATCH = 50;
@@ -83,7 +84,17 @@ function isTransientStatus(code) {
 }
 
 async function putBack(items, note) {
-  await setState(items.map((it) => it.id), { state: "waiting", note, last_try_at: new Date().toISOString() });
+  if (note) await markTransient(items.map((it) => it.id), note);
+  else await setState(items.map((it) => it.id), { state: "waiting", note, last_try_at: new Date().toISOString() });
+}
+
+/** Return when this phone last finished sending `userId`'s outbox (ISO time), or null. */
+export async function lastSynced(userId) {
+  try {
+    return (await getMeta(`synced:${userId}`)) || null;
+  } catch (_) {
+    return null;
+  }
 }
 
 async function sendBatch(ctx, batch) {
@@ -166,8 +177,10 @@ async function sendPhoto(ctx, item) {
   if (res.status === 200 || res.status === 201) {
     await photoStored(item);
   } else if (isTransientStatus(res.status) || res.status === 404) {
-    // 404 record_not_found: the visit has not reached the server yet.
-    await update(item.id, { state: "waiting", attempts, note: res.data.error || "server" });
+    // 404 record_not_found: the visit has not reached the server yet (not a failed try).
+    const note = res.data.error || "server";
+    if (note === "record_not_found") await update(item.id, { state: "waiting", attempts, note });
+    else await markTransient([item.id], note, { attempts });
     notify({ type: "outbox", reason: "waiting" });
     throw new Transient("server", `HTTP ${res.status}`);
   } else {
@@ -221,6 +234,7 @@ async function round() {
     for (const userId of users) {
       try {
         await sendForUser(userId);
+        await setMeta(`synced:${userId}`, new Date().toISOString()).catch(() => {});
       } catch (err) {
         if (!(err instanceof SkipUser)) throw err;
         outcome = "signed_out";
@@ -285,6 +299,12 @@ export function syncNow() {
     schedule(outcome);
   });
   return current;
+}
+
+/** The user asked to send now: forget the backoff and run a round at once. */
+export function retryNow() {
+  failures = 0;
+  return syncNow();
 }
 
 /** Ask for a Background Sync wake-up where it exists (an extra trigger; Safari has none). */

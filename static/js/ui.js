@@ -78,6 +78,19 @@ export function shortTime(iso) {
   }).format(d);
 }
 
+/** Format when something happened for "last synced": "今天 18:42", "昨天 09:05", else a date. */
+export function syncedTime(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return "";
+  const time = new Intl.DateTimeFormat(locale(), { hour: "2-digit", minute: "2-digit" }).format(d);
+  const day = (x) => new Date(x.getFullYear(), x.getMonth(), x.getDate()).getTime();
+  const days = Math.round((day(new Date()) - day(d)) / 86_400_000);
+  if (days === 0) return t("today_at", { t: time });
+  if (days === 1) return t("yesterday_at", { t: time });
+  return shortTime(iso);
+}
+
 /** Return the local "YYYY-MM-DDTHH:MM" a datetime-local input wants. */
 export function localInputValue(date = new Date()) {
   const pad = (n) => String(n).padStart(2, "0");

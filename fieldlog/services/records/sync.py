@@ -147,6 +147,11 @@ def _apply_batch(user: User, device_id: str | None, raw_records: list) -> Batch:
     return batch
 
 
+def validate_record(raw: Any) -> tuple[dict | None, dict | None]:
+    """Return (data, None) for a valid record or (None, answer) for an invalid one."""
+    return _validate(raw)
+
+
 def _validate(raw: Any) -> tuple[dict | None, dict | None]:
     """Return (data, None) for a valid record or (None, answer) for an invalid one."""
     record_id = str(raw.get("id", "")) if isinstance(raw, dict) else ""

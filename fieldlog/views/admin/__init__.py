@@ -1,5 +1,6 @@
-"""The administrator's pages: users (users.py) and the audit trail (audit.py)."""
-from fieldlog.views.admin import audit, users  # noqa: F401  (importing registers their routes)
+"""The administrator's pages: users, the audit trail, phone outbox files (one module each)."""
+# Importing the modules registers their routes.
+from fieldlog.views.admin import audit, outbox_import, users  # noqa: F401
 from fieldlog.views.admin.blueprint import bp
 
 __all__ = ["bp"]
