@@ -104,7 +104,8 @@ async function sendBatch(ctx, batch) {
   let res;
   try {
     res = await authed(ctx, (dev) => call(dev, "POST", "/api/v1/sync",
-      JSON.stringify({ records: batch.map((it) => it.record) }),
+      // The phone's clock as it sends: the server corrects device times by the offset.
+      JSON.stringify({ records: batch.map((it) => it.record), device_now: new Date().toISOString() }),
       { "Content-Type": "application/json" }, SYNC_TIMEOUT));
   } catch (err) {
     await putBack(batch, err instanceof SkipUser ? "signed_out" : "network");
