@@ -88,3 +88,20 @@ UPDATE_WORKER = """async () => {
   try { await reg.update(); } catch (e) { return 'failed: ' + e.message; }
   return 'asked';
 }"""
+
+# A full phone, where it shows: the outbox put of these records raises what a full disk raises.
+QUOTA_FULL = """(ids) => {
+  const full = new Set(ids);
+  const put = window.__realPut || IDBObjectStore.prototype.put;
+  window.__realPut = put;
+  IDBObjectStore.prototype.put = function full_(value, ...rest) {
+    if (this.name === 'outbox' && value && value.kind === 'record' && full.has(value.id)) {
+      throw new DOMException('Quota exceeded', 'QuotaExceededError');
+    }
+    return put.call(this, value, ...rest);
+  };
+}"""
+
+QUOTA_FREED = """() => {
+  if (window.__realPut) IDBObjectStore.prototype.put = window.__realPut;
+}"""

@@ -9,7 +9,7 @@ request on a kept-alive connection:
 - `lose_response(prefix)`: the next request to `prefix` reaches the server in full, the server
   answers (so it committed), and the answer is thrown away: the browser sees the connection drop;
 - `delay_ms`, `throttle_bps`: latency per chunk and a bandwidth cap, both directions.
-`struck` counts the faults that actually hit a request.
+`struck` counts the faults that actually hit a request (`cut_upload`, `lose_response:<prefix>`).
 """
 import asyncio
 import threading
@@ -73,7 +73,7 @@ class FaultProxy:
         with self._lock:
             return self._cut_next is not None or bool(self._lose_next)
 
-    def _take(self, method: str, path: str) -> tuple[int | None, bool]:
+    def _take(self, method: str, path: str) -> tuple[int | None, str | None]:
         with self._lock:
             cut = None
             if self._cut_next is not None and method == "PUT" and path.startswith(
@@ -82,7 +82,7 @@ class FaultProxy:
             lose = next((p for p in self._lose_next if path.startswith(p)), None)
             if lose is not None and cut is None:
                 self._lose_next.remove(lose)
-            return cut, lose is not None and cut is None
+            return cut, lose if cut is None else None
 
     # --- the proxy ---
 
@@ -97,7 +97,7 @@ class FaultProxy:
         except OSError:  # the server is down: the browser sees a refused connection
             client_w.transport.abort()
             return
-        state = {"lose": False, "closed": False}
+        state = {"lose": None, "closed": False}
         self._writers.update((client_w, server_w))
 
         def close_all():
@@ -149,7 +149,7 @@ class FaultProxy:
                         close_all()
                         return
                     if state["lose"]:  # the server answered: it committed; drop the answer
-                        self.struck["lose_response"] += 1
+                        self.struck[f"lose_response:{state['lose']}"] += 1
                         close_all()
                         return
                     await self._pace(len(data))
