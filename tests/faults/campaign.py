@@ -112,6 +112,8 @@ class Campaign:
             self.problem(f"sign-in page did not show the form: at {page.url}, "
                          f"{page.locator('body').inner_text()[:200]!r} ({shot})")
             page.goto("/login")
+            if "/login" not in page.url:
+                return  # still signed in: the campaign goes on, the problem is on record
         field.fill("sec1")
         page.get_by_test_id("login-password").fill(self.password)
         page.get_by_test_id("login-submit").click()
@@ -243,7 +245,11 @@ class Campaign:
                                "WHERE revoked_at IS NULL"):
                 struck.update({"token_revoked", "signed_out"} & set(faults))
         if "signed_out" in faults:
-            self.context.clear_cookies()  # the session expired too: no new token until sign-in
+            # The session ends too: on the server (as "sign out of all devices" does; a response
+            # already on its way could set the cookie again) and in the browser.
+            self.server_sql("UPDATE users SET session_epoch = session_epoch + 1 "
+                            "WHERE username = 'sec1'")
+            self.context.clear_cookies()
         if "sw_update" in faults or "offline_flap" in faults:
             self.context.set_offline(True)
             offline = True
