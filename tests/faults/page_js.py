@@ -72,7 +72,7 @@ OUTBOX = """
     all.onsuccess = () => {
       db.close();
       resolve(all.result.map((it) => ({ id: it.id, kind: it.kind, record_id: it.record_id,
-        state: it.state, note: it.note || null, error: it.error || null,
+        state: it.state, note: it.note || null, error: it.error || null, user_id: it.user_id,
         message: it.message || null, type: it.record ? it.record.type : it.record_type })));
     };
     all.onerror = () => { db.close(); reject(all.error); };
