@@ -37,6 +37,10 @@ class RecordMixin:
     occurred_at: Mapped[datetime]
     device_created_at: Mapped[datetime]
     received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # How far the phone's clock was ahead (+) or behind (−) the server's when it sent this
+    # version, in seconds; null when within a few minutes. The device times above are then
+    # already corrected by it (services/records/device_clock.py).
+    clock_offset_s: Mapped[int | None]
     updated_at: Mapped[datetime | None]  # server time of the latest version, if edited
     lat: Mapped[float | None]
     lon: Mapped[float | None]

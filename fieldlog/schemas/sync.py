@@ -1,14 +1,17 @@
 """Schemas of the sync API: batches of records in, per-record answers out."""
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from fieldlog import clock
 from fieldlog.schemas.fields import Text, UtcDateTime
 
 MAX_TEXT = 4000
 MAX_PHOTOS_PER_RECORD = 12
-EARLIEST = datetime(2015, 1, 1, tzinfo=UTC)
+# What a phone's clock can say at all: a dead clock starts in 1970. Times inside these bounds
+# are taken even when they cannot be true (days ahead, before 2015): sync reads them through the
+# phone's clock offset (services/records/device_clock.py) instead of stranding the record.
+DEVICE_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+DEVICE_LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 # Every type the sync endpoint takes; schemas of the types other than visits live in
 # fieldlog.schemas.records.
 RECORD_TYPES = ("visit", "meeting", "action", "goal", "ledger_item", "ledger_update",
@@ -16,11 +19,9 @@ RECORD_TYPES = ("visit", "meeting", "action", "goal", "ledger_item", "ledger_upd
 
 
 def _not_absurd(value: datetime) -> None:
-    """Refuse device times before the product existed or more than a day ahead."""
-    if value < EARLIEST:
-        raise ValidationError("Time is before 2015; check the phone's clock.")
-    if value > clock.now() + timedelta(days=1):
-        raise ValidationError("Time is in the future; check the phone's clock.")
+    """Refuse a device time no phone clock can show (the bounds also keep it convertible)."""
+    if not DEVICE_EARLIEST <= value < DEVICE_LATEST:
+        raise ValidationError("Time is out of range; check the phone's clock.")
 
 
 class LocationSchema(Schema):
@@ -68,6 +69,10 @@ class BatchInSchema(Schema):
     # Raw, not Dict: a record that is not even an object is answered "invalid" in its place.
     records = fields.List(fields.Raw(allow_none=True), required=True,
                           validate=validate.Length(min=1, max=500))
+    # The phone's clock as it sends the batch: the server corrects the records' device times
+    # by the difference to its own. Older clients leave it out.
+    device_now = fields.AwareDateTime(load_default=None, allow_none=True, validate=_not_absurd,
+                                      metadata={"description": "The phone's clock when sending."})
 
 
 class RecordResultSchema(Schema):

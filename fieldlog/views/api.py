@@ -112,7 +112,7 @@ def me():
 def sync():
     """Apply a batch of records; answer each one in order."""
     data = _json_body(BatchInSchema())
-    results = apply_batch(g.api_user, g.device_id, data["records"])
+    results = apply_batch(g.api_user, g.device_id, data["records"], data["device_now"])
     return BatchOutSchema().dump({"results": results})
 
 

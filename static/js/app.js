@@ -90,11 +90,24 @@ async function registerServiceWorker() {
   }
 }
 
+/** Ask once, after sign-in, that the browser never clear the outbox to make room; show the
+ *  answer where the page has a place for it (the outbox page). */
 async function askPersistentStorage() {
-  if (!navigator.storage || !navigator.storage.persist) return;
+  if (!navigator.storage || !navigator.storage.persist || !pageUser()) return;
+  let granted = false;
   try {
-    if (!(await navigator.storage.persisted())) await navigator.storage.persist();
+    granted = await navigator.storage.persisted();
+    const asked = await getMeta("storage-persist").catch(() => null);
+    if (!granted && !asked) {
+      granted = await navigator.storage.persist();
+      await setMeta("storage-persist", { granted, at: new Date().toISOString() });
+    }
   } catch (_) { /* the browser decides; records are kept either way */ }
+  for (const note of document.querySelectorAll("[data-storage-persist]")) {
+    note.textContent = t(granted ? "storage_persisted" : "storage_not_persisted");
+    note.dataset.state = granted ? "granted" : "denied";
+    note.hidden = false;
+  }
 }
 
 function showBlockedDialog(visits) {

@@ -1,7 +1,7 @@
 // One ledger item on the phone: move its state, change handler or due date, add a note.
 // Each change is queued offline as a `ledger_update` and shown at once.
 
-import { onChange } from "./outbox.js";
+import { isQuotaError, onChange } from "./outbox.js";
 import { h, shortTime, t, toast } from "./ui.js";
 import { ACTIONS, applyUpdates, isOverdue, localUpdates, queueUpdate } from "./ledger-local.js";
 
@@ -83,7 +83,8 @@ async function send(change) {
     return true;
   } catch (err) {
     console.error(err);
-    toast(t("ledger_save_failed", { e: (err && err.message) || String(err) }));
+    toast(isQuotaError(err) ? t("save_quota")
+      : t("ledger_save_failed", { e: (err && err.message) || String(err) }), { ms: 10000 });
     return false;
   } finally {
     busy = false;

@@ -3,6 +3,7 @@
 import { t } from "./ui.js";
 import { categoryChips } from "./ledger-cats.js";
 import { queueItem } from "./ledger-local.js";
+import { isQuotaError } from "./outbox.js";
 
 const $ = (id) => document.getElementById(id);
 const form = $("ledger-form");
@@ -46,7 +47,8 @@ async function save(ev) {
   } catch (err) {
     console.error(err);
     saving = false;
-    fail(t("ledger_save_failed", { e: (err && err.message) || String(err) }));
+    fail(isQuotaError(err) ? t("save_quota")
+      : t("ledger_save_failed", { e: (err && err.message) || String(err) }));
   }
 }
 

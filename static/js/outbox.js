@@ -49,6 +49,12 @@ export function uuid4() {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
+/** True when saving failed because the browser's storage for the app is full. */
+export function isQuotaError(err) {
+  return Boolean(err) && (err.name === "QuotaExceededError"
+    || /quota/i.test(String(err.message || "")));
+}
+
 /** Return a photo item's bytes as a Blob (old Safari stored ArrayBuffers instead). */
 export function photoBlob(item) {
   if (item.blob instanceof Blob) return item.blob;

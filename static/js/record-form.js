@@ -4,7 +4,7 @@
 
 import { preparePhoto } from "./camera.js";
 import { pageUser } from "./device.js";
-import { queueRecord, uuid4 } from "./outbox.js";
+import { isQuotaError, queueRecord, uuid4 } from "./outbox.js";
 import { h, localInputValue, t, toast } from "./ui.js";
 
 export const $ = (id) => document.getElementById(id);
@@ -334,7 +334,8 @@ export function onSave(form, build) {
       console.error(err);
       saving = false;
       if (button) button.disabled = false;
-      fail(t("save_failed", { e: (err && err.message) || String(err) }));
+      fail(isQuotaError(err) ? t("save_quota")
+        : t("save_failed", { e: (err && err.message) || String(err) }));
     }
   });
 }

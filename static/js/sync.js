@@ -15,10 +15,14 @@ const MAX_DELAY = 10 * 60_000;
 const SYNC_TIMEOUT = 60_000;
 const PHOTO_TIMEOUT = 180_000;
 const PERMANENT = new Set(["conflict", "invalid", "forbidden"]);
+// After the network comes back, a failed round is retried soon, not after the backoff: the
+// `online` event often comes a moment before the connection really works.
+const QUICK_DELAYS = [2_000, 5_000, 15_000];
 
 let current = null;
-let again = false;
+let again = false; // a round was asked for while one ran: run one more right after it
 let failures = 0;
+let quick = 0; // quick retries left (QUICK_DELAYS) since the network came back
 let timer = null;
 let started = false;
 const status = { phase: "idle", outcome: null, at: null };
@@ -104,7 +108,8 @@ async function sendBatch(ctx, batch) {
   let res;
   try {
     res = await authed(ctx, (dev) => call(dev, "POST", "/api/v1/sync",
-      JSON.stringify({ records: batch.map((it) => it.record) }),
+      // The phone's clock as it sends: the server corrects device times by the offset.
+      JSON.stringify({ records: batch.map((it) => it.record), device_now: new Date().toISOString() }),
       { "Content-Type": "application/json" }, SYNC_TIMEOUT));
   } catch (err) {
     await putBack(batch, err instanceof SkipUser ? "signed_out" : "network");
@@ -266,11 +271,21 @@ async function hasPending() {
 async function schedule(outcome) {
   clearTimeout(timer);
   timer = null;
-  if (outcome === "done" || outcome === "empty") failures = 0;
-  else if (outcome !== "busy") failures += 1;
+  const failed = !["done", "empty", "busy"].includes(outcome);
+  if (!failed && outcome !== "busy") {
+    failures = 0;
+    quick = 0;
+  } else if (failed) {
+    failures += 1;
+  }
   if (!(await hasPending())) return;
-  if (outcome !== "done" && outcome !== "busy") registerBackgroundSync();
-  const delay = Math.min(BASE_DELAY * 2 ** Math.max(0, failures - 1), MAX_DELAY);
+  if (failed) registerBackgroundSync();
+  let delay = Math.min(BASE_DELAY * 2 ** Math.max(0, failures - 1), MAX_DELAY);
+  if (failed && quick > 0) {
+    delay = QUICK_DELAYS[QUICK_DELAYS.length - quick];
+    quick -= 1;
+    failures = 0; // the backoff starts afresh after the quick retries
+  }
   timer = setTimeout(() => syncNow(), delay);
 }
 
@@ -290,7 +305,9 @@ export function syncNow() {
         console.error("fieldlog sync:", err);
         outcome = "error";
       }
-    } while (again && outcome === "done");
+      // Asked again meanwhile (the network came back, a record was saved, the page became
+      // visible): go once more at once, even if this round failed, not after the backoff.
+    } while (again && outcome !== "busy");
     return outcome;
   })();
   current.then((outcome) => {
@@ -301,9 +318,11 @@ export function syncNow() {
   return current;
 }
 
-/** The user asked to send now: forget the backoff and run a round at once. */
+/** The user asked to send now, or the network came back: forget the backoff and run a round
+ *  at once (right after the running one, if any); retry a failure soon. */
 export function retryNow() {
   failures = 0;
+  quick = QUICK_DELAYS.length;
   return syncNow();
 }
 
@@ -320,10 +339,7 @@ function registerBackgroundSync() {
 export function startSync() {
   if (started) return current || Promise.resolve(null);
   started = true;
-  self.addEventListener("online", () => {
-    failures = 0;
-    syncNow();
-  });
+  self.addEventListener("online", () => retryNow());
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible") syncNow();
   });

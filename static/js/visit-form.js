@@ -3,7 +3,7 @@
 
 import { preparePhoto } from "./camera.js";
 import { pageUser } from "./device.js";
-import { queueVisit, uuid4 } from "./outbox.js";
+import { isQuotaError, queueVisit, uuid4 } from "./outbox.js";
 import { ask, concerns } from "./photo-check.js";
 import { h, localInputValue, t, toast } from "./ui.js";
 import { initLedgerOffer, queueLedgerFor } from "./ledger-offer.js";
@@ -284,7 +284,8 @@ async function save(ev) {
     console.error(err);
     state.saving = false;
     button.disabled = false;
-    fail(t("save_failed", { e: (err && err.message) || String(err) }));
+    fail(isQuotaError(err) ? t("save_quota")
+        : t("save_failed", { e: (err && err.message) || String(err) }));
   }
 }
 

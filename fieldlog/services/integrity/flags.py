@@ -33,7 +33,7 @@ __all__ = ["compute_visit_flags", "describe", "explain_flag", "flag_for_viewer",
 MAX_REASON = 500
 VISIT_CHUNK = 500  # a sync batch at most; larger calls (a backfill of old data) go in chunks
 _PARTNER_KINDS = (rules.IMPOSSIBLE_TRAVEL, rules.BACKFILL)
-_OWN_KINDS = (*rules.LOCATION_KINDS, *_PARTNER_KINDS, *rules.EXIF_KINDS)
+_OWN_KINDS = (*rules.LOCATION_KINDS, *_PARTNER_KINDS, *rules.EXIF_KINDS, *rules.CLOCK_KINDS)
 
 
 def county_zone() -> ZoneInfo:
@@ -47,7 +47,8 @@ def visit_facts(*where) -> list[rules.VisitFacts]:
         select(Visit.id, Visit.author_id, Visit.village_id, Visit.household_id,
                Visit.occurred_at, Visit.device_created_at, Visit.lat, Visit.lon,
                Visit.accuracy_m, User.display_name, OrgUnit.name, OrgUnit.lat, OrgUnit.lon,
-               OrgUnit.geofence_m, Household.lat, Household.lon, OrgUnit.boundary)
+               OrgUnit.geofence_m, Household.lat, Household.lon, OrgUnit.boundary,
+               Visit.clock_offset_s)
         .join(User, User.id == Visit.author_id).join(OrgUnit, OrgUnit.id == Visit.village_id)
         .join(Household, Household.id == Visit.household_id).where(*where))
     return [rules.VisitFacts(*row) for row in rows]
@@ -171,10 +172,11 @@ def _visit_flags(ids: list[str]) -> int:
         photos[row[0]].append(rules.PhotoFacts(*row[1:]))
 
     desired: dict[tuple[str, str], dict] = {}
-    recomputed = {(i, k) for i in target_ids for k in (*rules.LOCATION_KINDS, *rules.EXIF_KINDS)}
+    recomputed = {(i, k) for i in target_ids
+                  for k in (*rules.LOCATION_KINDS, *rules.EXIF_KINDS, *rules.CLOCK_KINDS)}
     zone = county_zone()
     for v in targets:
-        for kind, params in {**rules.location_flags(v),
+        for kind, params in {**rules.location_flags(v), **rules.clock_flags(v),
                              **rules.exif_flags(v, photos[v.id], zone)}.items():
             desired[(v.id, kind)] = params
     for scope, found, kind in ((travel_scope, travel, rules.IMPOSSIBLE_TRAVEL),

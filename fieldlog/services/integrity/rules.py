@@ -29,15 +29,17 @@ EXIF_TIME = "exif_time"
 EXIF_PLACE = "exif_place"
 NO_EXIF = "no_exif"
 DUPLICATE_PHOTO = "duplicate_photo"
+CLOCK_OFF = "clock_off"
 
 LOCATION_KINDS = (FAR_FROM_VILLAGE, FAR_FROM_HOUSEHOLD, NO_LOCATION)  # from the record alone
+CLOCK_KINDS = (CLOCK_OFF,)  # from the record alone
 # No longer raised: a visit without a fix is information (shown as 未定位), not suspicion. The
 # 2026 rules on government apps forbid forcing location uploads, and a weak signal indoors is
 # the honest cadre's everyday. Rows stored by earlier versions are dropped when their record is
 # recomputed (the kind stays in LOCATION_KINDS for that) and are never shown or counted.
 RETIRED_KINDS = (NO_LOCATION,)
 EXIF_KINDS = (EXIF_TIME, EXIF_PLACE, NO_EXIF)  # from the record and its photos' facts
-KINDS = (*LOCATION_KINDS, IMPOSSIBLE_TRAVEL, BACKFILL, *EXIF_KINDS, DUPLICATE_PHOTO)
+KINDS = (*LOCATION_KINDS, IMPOSSIBLE_TRAVEL, BACKFILL, *EXIF_KINDS, DUPLICATE_PHOTO, *CLOCK_KINDS)
 
 # A village without a radius of its own gets the one the supervisor's sketch draws.
 DEFAULT_GEOFENCE_M = 1000
@@ -76,6 +78,11 @@ DUP_MAX_BITS = 6
 # (a black frame, a blank wall, a covered lens): its dHash is noise and it is not indexed.
 FEATURELESS_RANGE = 8
 BAND_BITS = 16
+# The phone's clock against the server's when the record was sent. Its times are corrected by
+# the offset either way (records.device_clock); an hour or more off is a clock set by hand (or
+# a zone typed as local time) and, setting the clock back being the easy way to back-date a
+# visit, the reviewer sees it. Minutes of drift are not worth their attention.
+CLOCK_OFF_MIN = timedelta(hours=1)
 
 
 @dataclass(slots=True)
@@ -99,6 +106,7 @@ class VisitFacts:
     household_lat: float | None = None
     household_lon: float | None = None
     village_boundary: str | None = None  # GeoJSON geometry text, when the village has one
+    clock_offset_s: int | None = None  # the phone's clock ahead (+) of the server's, if known
 
 
 @dataclass(slots=True)
@@ -262,6 +270,13 @@ def backfill_flags(rows: Iterable[VisitFacts]) -> dict[str, dict]:
     return flags
 
 
+def clock_flags(v: VisitFacts) -> dict[str, dict]:
+    """Flag a visit sent from a phone whose clock was far from the server's."""
+    if v.clock_offset_s is None or abs(v.clock_offset_s) < CLOCK_OFF_MIN.total_seconds():
+        return {}
+    return {CLOCK_OFF: {"hours": round(v.clock_offset_s / 3600, 1)}}
+
+
 def camera_time_utc(taken_at: datetime, zone: ZoneInfo) -> datetime:
     """Read a camera's local clock (EXIF has no zone) in the county's zone, as naive UTC."""
     return taken_at.replace(tzinfo=zone).astimezone(UTC).replace(tzinfo=None)
@@ -284,7 +299,10 @@ def exif_flags(v: VisitFacts, photos: list[PhotoFacts], zone: ZoneInfo) -> dict[
     for p in photos:
         if p.taken_at is None:
             continue
-        gap = camera_time_utc(p.taken_at, zone) - v.occurred_at
+        # The camera's clock is the phone's: compare it with the visit time as the phone
+        # read it, before sync corrected it by the clock offset.
+        gap = camera_time_utc(p.taken_at, zone) - v.occurred_at - \
+            timedelta(seconds=v.clock_offset_s or 0)
         if abs(gap) > worst_time:
             worst_time = abs(gap)
             flags[EXIF_TIME] = {"photo_id": p.id, "taken_at": p.taken_at.isoformat(),

@@ -22,6 +22,7 @@ KIND_LABELS = {
     rules.EXIF_PLACE: _l("Photo place differs"),
     rules.NO_EXIF: _l("Photo without camera data"),
     rules.DUPLICATE_PHOTO: _l("Reused photo"),
+    rules.CLOCK_OFF: _l("Phone clock off"),
 }
 
 
@@ -136,4 +137,11 @@ def describe(flag: Flag) -> str:
         return _("A photo is the same as, or nearly the same as (%(bits)s of 64 bits differ), "
                  "a photo on %(author)s's visit of %(date)s.", bits=_num(p["bits"]),
                  author=p["other_author"], date=p["other_date"])
+    if kind == rules.CLOCK_OFF:
+        duration = humanize_hours(p["hours"])
+        if p["hours"] > 0:
+            return _("The phone's clock was %(duration)s ahead of the server's when this visit "
+                     "was sent; its times are shown on the server's clock.", duration=duration)
+        return _("The phone's clock was %(duration)s behind the server's when this visit was "
+                 "sent; its times are shown on the server's clock.", duration=duration)
     return kind_label(kind)

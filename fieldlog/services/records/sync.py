@@ -16,12 +16,14 @@ from marshmallow import ValidationError
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from fieldlog import faultpoints
 from fieldlog.extensions import db
 from fieldlog.models import Assignment, LedgerEvent, LedgerItem, RecordVersion, User
 from fieldlog.models.base import utcnow
 from fieldlog.permissions import scope_village_ids
 from fieldlog.schemas.records import LedgerUpdateInSchema
 from fieldlog.services.people.audit import record_many
+from fieldlog.services.records import device_clock
 from fieldlog.services.records.events import announce_committed
 from fieldlog.services.records.kinds import KINDS, ORDER, Kind, Refusal, households_in
 from fieldlog.services.records.ledger_changes import Change, ChangeRefused, apply_change
@@ -86,8 +88,10 @@ class _Placeholder:
 class Batch:
     """The state of one batch: who sends it, when, and what it has done so far."""
 
-    def __init__(self, user: User, device_id: str | None, raw_records: list):
+    def __init__(self, user: User, device_id: str | None, raw_records: list,
+                 device_now: datetime | None = None):
         self.user, self.device_id, self.now = user, device_id, utcnow()
+        self.device_now = to_utc_naive(device_now)  # the phone's clock, if it said
         self.raw = raw_records
         self.answers: list[dict | None] = [None] * len(raw_records)
         self.audit: list[dict] = []
@@ -131,19 +135,25 @@ class Batch:
         return None
 
 
-def apply_batch(user: User, device_id: str | None, raw_records: list) -> list[dict]:
-    """Apply a batch of records and answer each one; retry once if a concurrent replay races us."""
+def apply_batch(user: User, device_id: str | None, raw_records: list,
+                device_now: datetime | None = None) -> list[dict]:
+    """Apply a batch of records and answer each one; retry once if a concurrent replay races us.
+
+    `device_now` is the phone's clock as it sent the batch: device times are read through its
+    offset from the server's clock (device_clock), so a phone days off loses nothing.
+    """
     try:
-        batch = _apply_batch(user, device_id, raw_records)
+        batch = _apply_batch(user, device_id, raw_records, device_now)
     except IntegrityError:
         db.session.rollback()
-        batch = _apply_batch(user, device_id, raw_records)
+        batch = _apply_batch(user, device_id, raw_records, device_now)
     announce_committed("visit", batch.touched.get("visit", []))
     return batch.answers  # type: ignore[return-value]
 
 
-def _apply_batch(user: User, device_id: str | None, raw_records: list) -> Batch:
-    batch = Batch(user, device_id, raw_records)
+def _apply_batch(user: User, device_id: str | None, raw_records: list,
+                 device_now: datetime | None) -> Batch:
+    batch = Batch(user, device_id, raw_records, device_now)
     by_kind: dict[str, list[tuple[int, dict]]] = {name: [] for name in ORDER}
     for index, raw in enumerate(raw_records):
         data, answer = _validate(raw)
@@ -162,7 +172,9 @@ def _apply_batch(user: User, device_id: str | None, raw_records: list) -> Batch:
             else:
                 _apply_kind(batch, KINDS[name], by_kind[name])
     record_many(batch.audit, actor=user)  # one head read, one bulk insert, in this transaction
+    faultpoints.reached("sync.before_commit")  # test-only; inert in production
     db.session.commit()
+    faultpoints.reached("sync.after_commit")
     return batch
 
 
@@ -187,15 +199,27 @@ def _validate(raw: Any) -> tuple[dict | None, dict | None]:
                              fields=exc.messages_dict)
 
 
+def _device_times(batch: Batch, data: dict, *names: str) -> tuple[dict, int | None]:
+    """Return the record's device times on the server's clock, and the phone's offset (s).
+
+    The content hash and the version keep what the phone sent; only the columns are corrected.
+    """
+    skew = device_clock.offset(batch.device_now, to_utc_naive(data["device_created_at"]),
+                               batch.now)
+    return ({name: device_clock.corrected(to_utc_naive(data[name]), skew, batch.now)
+             for name in names}, device_clock.seconds(skew))
+
+
 def _common_columns(batch: Batch, data: dict) -> dict:
     location = data.get("location") or {}
+    times, skew = _device_times(batch, {**data, "located_at": location.get("located_at")},
+                                "occurred_at", "device_created_at", "located_at")
     return {
-        "occurred_at": to_utc_naive(data["occurred_at"]),
-        "device_created_at": to_utc_naive(data["device_created_at"]),
+        **times,
+        "clock_offset_s": skew,
         "lat": location.get("lat"),
         "lon": location.get("lon"),
         "accuracy_m": location.get("accuracy_m"),
-        "located_at": to_utc_naive(location.get("located_at")),
         "photo_count": len(data.get("photo_ids", [])),
     }
 
@@ -345,7 +369,8 @@ def _apply_ledger_updates(batch: Batch, items: list[tuple[int, dict]]) -> None:
             batch.answers[index] = _refused(event_id, (
                 "forbidden", "forbidden", "This ledger item is outside your scope.", {}))
             continue
-        change = Change(event_id=event_id, occurred_at=to_utc_naive(data["occurred_at"]),
+        times, _skew = _device_times(batch, data, "occurred_at")
+        change = Change(event_id=event_id, occurred_at=times["occurred_at"],
                         to_state=data["to_state"], handler=data["handler"],
                         handler_note=data["handler_note"], due_date=data["due_date"],
                         note=data["note"], link=data["link"])

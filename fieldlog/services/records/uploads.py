@@ -11,7 +11,7 @@ from flask_babel import get_timezone
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from fieldlog import clock
+from fieldlog import clock, faultpoints
 from fieldlog.errors import Conflict, Forbidden, Invalid, NotFound, QuotaExceeded, Unavailable
 from fieldlog.extensions import db
 from fieldlog.models import Photo, User
@@ -66,6 +66,7 @@ def receive_photo(user: User, photo_id: str, form: dict, data: bytes) -> tuple[P
         log.error("photo %s not stored: %s", photo_id, exc)
         raise Unavailable("The photo store is unavailable; the phone keeps this photo and "
                           "sends it again later.", code="store_unavailable") from exc
+    faultpoints.reached("photo.after_store")  # test-only; inert in production
     facts = checked.facts
     photo = Photo(
         id=photo_id, owner_id=user.id, record_type=record_type, record_id=record_id,
@@ -89,6 +90,7 @@ def receive_photo(user: User, photo_id: str, form: dict, data: bytes) -> tuple[P
         if existing is not None and _same_upload(existing, user, record_id, checked.sha256):
             return existing, False
         raise Conflict("A different photo with this ID already exists.") from None
+    faultpoints.reached("photo.after_commit")  # test-only; inert in production
     queue_processing(photo_id)  # in-process: done when this returns; with Redis: queued
     return photo, True
 
