@@ -18,6 +18,9 @@ const PERMANENT = new Set(["conflict", "invalid", "forbidden"]);
 // After the network comes back, a failed round is retried soon, not after the backoff: the
 // `online` event often comes a moment before the connection really works.
 const QUICK_DELAYS = [2_000, 5_000, 15_000];
+// Another tab holds the sync lock: look again soon (no network), not after the backoff. That
+// tab may be closing mid-round (seed 20261203 cycle 32: 30 s until the tab left alone synced).
+const BUSY_DELAY = 3_000;
 
 let current = null;
 let again = false; // a round was asked for while one ran: run one more right after it
@@ -280,7 +283,8 @@ async function schedule(outcome) {
   }
   if (!(await hasPending())) return;
   if (failed) registerBackgroundSync();
-  let delay = Math.min(BASE_DELAY * 2 ** Math.max(0, failures - 1), MAX_DELAY);
+  let delay = outcome === "busy" ? BUSY_DELAY
+    : Math.min(BASE_DELAY * 2 ** Math.max(0, failures - 1), MAX_DELAY);
   if (failed && quick > 0) {
     delay = QUICK_DELAYS[QUICK_DELAYS.length - quick];
     quick -= 1;

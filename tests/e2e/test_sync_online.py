@@ -62,3 +62,34 @@ def test_online_during_a_failing_round_syncs_at_once(browsing, live_server):
     assert took < QUICK_S, f"synced {took:.1f} s after the network came back"
     assert wait_for_db(server, lambda s: s.query(Visit).filter_by(
         household_id=household.id).one_or_none()) is not None
+
+
+def test_a_tab_left_alone_syncs_soon_after_the_tab_holding_the_lock_closes(browsing, live_server):
+    """Campaign seed 20261203 cycle 32 (two tabs): the tab that held the sync lock closed in
+    the middle of its round; the other tab, told "busy", waited the 30 s backoff."""
+    from fieldlog.models import Visit
+
+    server = live_server
+    household = key_household(server, "hardship")
+    context = browsing.phone()
+    page = context.new_page()
+    sign_in_secretary(page, server)
+    other = context.new_page()
+    other.goto("/m/")
+    other.evaluate("""() => { navigator.locks.request('fieldlog-sync',
+        () => new Promise(() => {})); }""")  # a round that never ends, in the other tab
+    open_visit_form(page)
+    choose_household(page, household.head_name[-3:], household)
+    by_id(page, "heard").fill("另一个页面正在发送。")
+    by_id(page, "save-visit").tap()
+    page.wait_for_url("**/m/")
+    page.wait_for_timeout(1500)
+    expect(by_id(page, "outbox-card")).not_to_have_attribute("data-state", "empty")
+    other.close()  # the lock goes with it
+    closed = time.monotonic()
+    expect(by_id(page, "outbox-card")).to_have_attribute("data-state", "empty", timeout=60_000)
+    took = time.monotonic() - closed
+    print(f"\nother tab closed -> synced: {took:.1f} s")
+    assert took < QUICK_S, f"synced {took:.1f} s after the other tab closed"
+    assert wait_for_db(server, lambda s: s.query(Visit).filter_by(
+        household_id=household.id).one_or_none()) is not None

@@ -114,8 +114,8 @@ class Campaign:
             self.problem(f"sign-in page did not show the form: at {page.url}, "
                          f"{page.locator('body').inner_text()[:200]!r} ({shot})")
             page.goto("/login")
-            if "/login" not in page.url:
-                return  # still signed in: the campaign goes on, the problem is on record
+            if "/login" not in page.url or not field.count():
+                return  # the campaign goes on; the problem is on record
         field.fill("sec1")
         page.get_by_test_id("login-password").fill(self.password)
         page.get_by_test_id("login-submit").click()
@@ -352,6 +352,7 @@ class Campaign:
         if second is not None:
             second.close()
         if "signed_out" in faults:
+            self.context.set_offline(False)  # signing in needs the network (offline_flap)
             self.sign_in(page)
         self.log("  recovering")
         self.network_back(offline)
