@@ -316,3 +316,21 @@ def device(app):
         )
 
     return make
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium a test process (Debian's build; Playwright's download is not used),
+    shared by the browser tests and the fault campaign: the sync API allows one Playwright a
+    thread, so a second would fail in a process that has already run the other kind."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    assert Path(CHROMIUM).exists(), f"no Chromium at {CHROMIUM}: run `make browser`"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -109,20 +109,6 @@ def live_server(sqlite_template, password_hash, tmp_path) -> Iterator[LiveServer
             db.engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def browser():
-    """One headless Chromium for the run (Debian's build; Playwright's download is not used)."""
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), f"no Chromium at {CHROMIUM}: run `make browser`"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
 _SHIFTED_DATE = """(() => {
   const offset = %d, RealDate = Date;
   class ShiftedDate extends RealDate {

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 
 from tests.conftest import PASSWORD, travelled_now
-from tests.e2e.conftest import _clock_offset_ms, _plain_world, browser  # noqa: F401 - fixture
+from tests.e2e.conftest import _clock_offset_ms, _plain_world
 from tests.faults.proxy import FaultProxy
 from tests.faults.server import RestartableServer, free_port
 from tests.faults.world import ServerView
