@@ -19,6 +19,7 @@ from fieldlog.services.attendance import days as days_svc
 from fieldlog.services.attendance import leave as leave_svc
 from fieldlog.services.attendance import monthly as monthly_svc
 from fieldlog.services.attendance import settings as settings_svc
+from fieldlog.services.org import settings as org_settings
 from fieldlog.services.org.settings import county_setting, set_county_setting
 from fieldlog.timefmt import local_today
 
@@ -200,8 +201,8 @@ def _chain_rows(form) -> list[tuple[str, str]]:
 @bp.route("/admin/settings/attendance", methods=["GET", "POST"])
 @roles_required("admin")
 def settings():
-    counties = settings_svc.settings_counties(current_user)
-    county = settings_svc.settings_county(current_user, request.args.get("county", type=int))
+    counties = org_settings.settings_counties(current_user)
+    county = org_settings.settings_county(current_user, request.args.get("county", type=int))
     if county is None:  # a city administrator chooses the county first
         return render_template("attendance/settings.html", county=None, counties=counties)
     threshold = county_setting(county, "attendance_days_per_month")

@@ -6,11 +6,7 @@ from fieldlog.errors import Invalid
 from fieldlog.extensions import db
 from fieldlog.models import OrgUnit, User
 from fieldlog.services.attendance.leave import LEVELS
-from fieldlog.services.org.settings import (  # noqa: F401  (the settings page's county)
-    county_id_of,
-    settings_counties,
-    settings_county,
-)
+from fieldlog.services.org.settings import county_id_of
 
 
 def parse_chain(rows: list[tuple[str, str]]) -> list[dict]:

@@ -20,25 +20,26 @@ def jobs():
                            backend=backend_name(), job_labels=JOB_LABELS)
 
 
+def _on_dead_letter(act, job_id: str, done: str):
+    """Apply `act` to a failed job and go back to the list, saying what happened."""
+    try:
+        act(current_user, job_id)
+        flash(done, "success")
+    except NotFound:
+        flash(_("This job is no longer among the failed ones."), "info")
+    return redirect(url_for("admin.jobs"), 303)
+
+
 @bp.post("/jobs/<job_id>/retry")
 @roles_required("admin")
 def retry_job(job_id: str):
     """Put a failed job back on the queue: the worker tries it once more."""
-    try:
-        dead_letters.retry(current_user, job_id)
-        flash(_("The job is back on the queue; the worker will try it again."), "success")
-    except NotFound:
-        flash(_("This job is no longer among the failed ones."), "info")
-    return redirect(url_for("admin.jobs"), 303)
+    return _on_dead_letter(dead_letters.retry, job_id,
+                           _("The job is back on the queue; the worker will try it again."))
 
 
 @bp.post("/jobs/<job_id>/discard")
 @roles_required("admin")
 def discard_job(job_id: str):
     """Delete a failed job for good (its photo stays processing until sent again)."""
-    try:
-        dead_letters.discard(current_user, job_id)
-        flash(_("The failed job was discarded."), "success")
-    except NotFound:
-        flash(_("This job is no longer among the failed ones."), "info")
-    return redirect(url_for("admin.jobs"), 303)
+    return _on_dead_letter(dead_letters.discard, job_id, _("The failed job was discarded."))
