@@ -7,7 +7,7 @@
 // script, which installs again and precaches the new names. Bump CACHE_VERSION when this
 // script's own logic changes.
 
-const CACHE_VERSION = "v7";
+const CACHE_VERSION = "v8";
 // Filled in by the server (views/pwa.py): {"/static/js/app.js": "/static/js/app.<hash>.js", …}.
 const ASSETS = {};
 const ASSETS_VERSION = "";
@@ -34,6 +34,8 @@ const SHELL = [
   "/static/js/device.js",
   "/static/js/exif.js",
   "/static/js/home.js",
+  "/static/js/household-marks.js",
+  "/static/js/households.js",
   "/static/js/ledger-cats.js",
   "/static/js/ledger-item.js",
   "/static/js/ledger-list.js",

@@ -212,6 +212,7 @@ ACCESS: dict[str, Access] = {
     "static": Access("public", args={"filename": "=css/app.css"}),
     # The secretary's phone pages.
     "mobile.home": page("secretary"),
+    "mobile.households": page("secretary"),
     "mobile.new_visit": page("secretary"),
     "mobile.outbox": page("secretary"),
     # Meetings, six-one actions and five-one goals: the secretary's phone pages and edit page

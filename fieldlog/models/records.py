@@ -72,11 +72,11 @@ class Visit(RecordMixin, db.Model):
         Index("ix_visits_author_occurred", "author_id", "occurred_at",
               postgresql_include=["village_id", "lat", "lon"]),
         Index("ix_visits_status_village", "status", "village_id"),  # the review queue
+        # Home: a household's visit this month and its last visit, from the index alone.
+        Index("ix_visits_household_occurred", "household_id", "occurred_at"),
     )
 
-    household_id: Mapped[str] = mapped_column(
-        Uuid(as_uuid=False), ForeignKey("households.id"), index=True
-    )
+    household_id: Mapped[str] = mapped_column(Uuid(as_uuid=False), ForeignKey("households.id"))
     heard: Mapped[str] = mapped_column(Text, default="")  # 民情
     requests: Mapped[str] = mapped_column(Text, default="")  # 诉求
     follow_up: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -24,9 +24,9 @@ from fieldlog.services.people.auth import (
     user_for_device_token,
 )
 from fieldlog.services.people.terms import village_on_the_day
+from fieldlog.services.records.home import household_dicts
 from fieldlog.services.records.sync import apply_batch
 from fieldlog.services.records.uploads import receive_photo
-from fieldlog.services.records.visits import household_dicts
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # cookie-authenticated calls are checked in api_auth; bearer calls need none

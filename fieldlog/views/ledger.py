@@ -14,6 +14,7 @@ from fieldlog.extensions import db
 from fieldlog.models import OrgUnit
 from fieldlog.models.base import utcnow
 from fieldlog.permissions import REVIEWER_ROLES, roles_required
+from fieldlog.services.records.home import household_dicts
 from fieldlog.services.records.ledger import (
     LEDGER_CATEGORY_LABELS,
     LEDGER_HANDLER_LABELS,
@@ -30,7 +31,7 @@ from fieldlog.services.records.ledger import (
     village_items,
 )
 from fieldlog.services.records.ledger_changes import TRANSITIONS
-from fieldlog.services.records.visits import filter_choices, household_dicts
+from fieldlog.services.records.visits import filter_choices
 from fieldlog.timefmt import local_today
 
 bp = Blueprint("ledger", __name__)

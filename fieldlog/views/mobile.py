@@ -1,4 +1,4 @@
-"""The secretary's phone pages: home, new visit, outbox."""
+"""The secretary's phone pages: home, the village's households, new visit, outbox."""
 from babel.dates import format_skeleton
 from flask import Blueprint, abort, render_template, request
 from flask_babel import get_locale
@@ -8,8 +8,9 @@ from fieldlog.extensions import db
 from fieldlog.models import OrgUnit
 from fieldlog.permissions import roles_required
 from fieldlog.services.integrity.rules import photo_check_limits
+from fieldlog.services.records.home import SHOWN_BY, household_dicts, secretary_home, shown_by
 from fieldlog.services.records.ledger import open_item_dicts
-from fieldlog.services.records.visits import household_dicts, secretary_home, tag_choices
+from fieldlog.services.records.visits import month_start_utc, tag_choices
 from fieldlog.services.reporting.handover import phone_handovers
 from fieldlog.timefmt import local_today
 
@@ -39,10 +40,23 @@ def home():
         "mobile/home.html", user=current_user, village=village, returned_count=returned,
         month_label=format_skeleton("yMMMM", today, locale=get_locale()),
         month_visits=figures.month_visits, month_households=figures.month_households,
-        households_total=figures.households_total, unvisited=figures.unvisited[:30],
-        unvisited_count=len(figures.unvisited), recent=figures.recent,
+        households_total=figures.households_total, unvisited=figures.unvisited,
+        unvisited_count=figures.unvisited_count, recent=figures.recent,
         handovers=phone_handovers(current_user, today),
     )
+
+
+@bp.get("/households")
+@roles_required("secretary")
+def households():
+    """Every household of the village, searched and filtered on the phone (offline too)."""
+    village = _village()
+    query = request.args.get("q", "").strip()[:40]
+    show = request.args.get("show", "") if request.args.get("show") in SHOWN_BY else ""
+    rows = [(h, shown_by(h, query, show))
+            for h in household_dicts(village.id, month_start_utc(local_today()))]
+    return render_template("mobile/households.html", village=village, rows=rows, query=query,
+                           show=show, shown=sum(match for _h, match in rows))
 
 
 @bp.get("/visits/new")

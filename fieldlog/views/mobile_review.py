@@ -9,7 +9,7 @@ from fieldlog.errors import NotFound
 from fieldlog.extensions import db
 from fieldlog.models import RecordVersion
 from fieldlog.permissions import roles_required
-from fieldlog.services.records.visits import household_dicts
+from fieldlog.services.records.home import household_dicts
 from fieldlog.services.review.decisions import edit_path, record_in_scope, returned_for
 from fieldlog.services.review.display import TYPE_LABELS, decisions_of
 from fieldlog.timefmt import iso_utc

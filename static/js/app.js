@@ -8,7 +8,7 @@ import { startSync } from "./sync.js";
 import { t, toast } from "./ui.js";
 
 // Pages a cadre may need offline before ever opening them online.
-const WARM_URLS = ["/m/", "/m/visits/new", "/m/outbox", "/m/meetings", "/m/meetings/new",
+const WARM_URLS = ["/m/", "/m/households", "/m/visits/new", "/m/outbox", "/m/meetings", "/m/meetings/new",
   "/m/actions", "/m/actions/new", "/m/goals/new", "/m/ledger", "/m/ledger/new", "/m/attendance", "/m/attendance/mark", "/m/leave",
   "/m/leave/new", "/m/month", "/m/returned", "/register/", "/register/coverage"];
 const WARM_EVERY_MS = 10 * 60_000;

@@ -3,9 +3,10 @@
 // something, so home never shows the month as it was before the save.
 
 import { pageUser } from "./device.js";
+import { markHouseholds } from "./household-marks.js";
 import { listAll, listSent, onChange } from "./outbox.js";
 import { lastSynced, syncStatus } from "./sync.js";
-import { h, syncedTime, t } from "./ui.js";
+import { syncedTime, t } from "./ui.js";
 
 const card = document.getElementById("outbox-card");
 let sending = false;
@@ -51,34 +52,7 @@ async function render() {
   }
   card.dataset.state = state;
   card.dataset.count = String(visits);
-  markHouseholds(items, sent);
-}
-
-/** Mark unvisited households whose visit waits on the phone, or has been sent since the page
- *  was rendered (so the list never looks as if the visit vanished). */
-function markHouseholds(items, sent) {
-  const queued = new Set(items.filter((it) => it.kind === "record")
-    .map((it) => String(it.record.household_id)));
-  const month = new Date().toISOString().slice(0, 7);
-  const done = new Set(sent.filter((s) => s.household_id && String(s.occurred_at).startsWith(month))
-    .map((s) => String(s.household_id)));
-  for (const link of document.querySelectorAll("[data-testid=unvisited-item]")) {
-    const id = link.dataset.householdId;
-    const state = queued.has(id) ? "queued" : done.has(id) ? "sent" : null;
-    link.classList.toggle("is-queued", state === "queued");
-    link.classList.toggle("is-sent", state === "sent");
-    let pill = link.querySelector(".queued-pill");
-    if (pill && pill.dataset.state !== state) {
-      pill.remove();
-      pill = null;
-    }
-    if (state && !pill) {
-      const label = state === "queued" ? t("state_waiting") : t("state_sent");
-      pill = h("span", { class: `badge ${state === "queued" ? "badge-warn" : "badge-ok"} queued-pill`,
-        "data-state": state }, label);
-      link.querySelector(".list-title").append(" ", pill);
-    }
-  }
+  markHouseholds("[data-testid=unvisited-item]", items, sent);
 }
 
 /** Keep this month's record (/m/month) cached for offline use: ask the service worker to

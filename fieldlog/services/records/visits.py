@@ -5,10 +5,9 @@ from datetime import date, datetime
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import contains_eager
 
-from fieldlog.domain import PRIORITY_TAGS, tag_label
 from fieldlog.errors import NotFound
 from fieldlog.extensions import db
-from fieldlog.models import Household, OrgUnit, Photo, User, Visit
+from fieldlog.models import OrgUnit, Photo, User, Visit
 from fieldlog.permissions import scope_village_ids
 from fieldlog.services.common.geo import distance_m, sketch
 from fieldlog.timefmt import local_midnight_utc
@@ -119,61 +118,6 @@ def visit_detail(user: User, visit_id: str) -> VisitDetail:
         distance_m(visit.lat, visit.lon, household.lat, household.lon),
         drawing,
     )
-
-
-def household_dicts(village_id: int, since: datetime | None = None) -> list[dict]:
-    """Return the village's households for the phone, priority tags first, with last visit dates."""
-    last_visit = dict(db.session.execute(
-        select(Visit.household_id, func.max(Visit.occurred_at))
-        .where(Visit.village_id == village_id).group_by(Visit.household_id)).all())
-    households = db.session.scalars(
-        select(Household).where(Household.village_id == village_id)
-        .order_by(Household.house_label))
-    result = []
-    for household in households:
-        tags = household.tags
-        last = last_visit.get(household.id)
-        result.append({
-            "id": household.id, "village_id": household.village_id,
-            "head_name": household.head_name,
-            "house_label": household.house_label, "member_count": household.member_count,
-            "tags": tags, "tag_labels": [tag_label(t) for t in tags],
-            "priority": any(t in PRIORITY_TAGS for t in tags),
-            "last_visit": last.date().isoformat() if last else None,
-            "visited_since": bool(last and since and last >= since),
-        })
-    result.sort(key=lambda h: (not h["priority"], h["last_visit"] or "", h["house_label"]))
-    return result
-
-
-@dataclass
-class Home:
-    month_visits: int
-    month_households: int
-    households_total: int
-    unvisited: list[dict]
-    recent: list[dict]
-
-
-def secretary_home(user: User, today: date, village_id: int) -> Home:
-    """Gather the figures of a secretary's home page in a handful of queries."""
-    since = month_start_utc(today)
-    mine = select(Visit).where(Visit.author_id == user.id, Visit.occurred_at >= since)
-    month_visits = db.session.scalar(select(func.count()).select_from(mine.subquery()))
-    month_households = db.session.scalar(select(func.count(func.distinct(Visit.household_id)))
-                                         .where(Visit.village_id == village_id,
-                                                Visit.occurred_at >= since))
-    households = household_dicts(village_id, since)
-    unvisited = [h for h in households if not h["visited_since"]]
-    recent_visits = list(db.session.scalars(
-        scoped_visits(user).order_by(Visit.occurred_at.desc()).limit(8)).unique())
-    counts = photo_counts([v.id for v in recent_visits])
-    recent = [{
-        "id": v.id, "head_name": v.household.head_name, "house_label": v.household.house_label,
-        "occurred_at": v.occurred_at, "photo_count": counts.get(v.id, 0),
-        "follow_up": v.follow_up,
-    } for v in recent_visits]
-    return Home(month_visits, month_households, len(households), unvisited, recent)
 
 
 def tag_choices() -> list[dict]:
