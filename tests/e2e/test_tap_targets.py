@@ -99,6 +99,7 @@ def _seed(server) -> dict:
 def _pages(ids: dict) -> dict[str, str]:
     return {
         "home": "/m/",
+        "households": "/m/households",
         "visit-new": "/m/visits/new",
         "visit-edit": f"/m/visits/{ids['visit']}/edit",
         "returned": "/m/returned",
