@@ -9,8 +9,9 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
-from flask import g, request_started
+from flask import Flask, g, request_started
 from flask_migrate import upgrade
+from jinja2 import BytecodeCache
 from sqlalchemy import create_engine, make_url, text
 
 from fieldlog import create_app
@@ -164,6 +165,65 @@ def s3_settings(s3_server) -> dict:
             "S3_SECRET_ACCESS_KEY": SECRET_KEY, "S3_REGION": "us-east-1"}
 
 
+def _remember_url_builders() -> None:
+    """Build each URL rule's builder once a test process, not once an app.
+
+    Every test gets an app of its own, and Werkzeug compiles two small Python functions (through
+    `ast` and `compile`) for each of the app's ~120 routes: ~80 % of `create_app`'s time, paid
+    again for every test. A builder depends only on the rule's text, its parsed parts and its
+    defaults (it takes the rule as its first argument), so the same rule in the next app can
+    take the same function. Tests only: the app itself is built once a process.
+    """
+    from werkzeug.routing.rules import Rule
+
+    compile_builder = Rule._compile_builder
+    builders: dict = {}
+
+    def remembered(rule, append_unknown=True):
+        defaults = tuple(sorted((k, repr(v)) for k, v in (rule.defaults or {}).items()))
+        key = (rule.rule, tuple(rule._trace), defaults, append_unknown)
+        if key not in builders:
+            builders[key] = compile_builder(rule, append_unknown)
+        return builders[key]
+
+    Rule._compile_builder = remembered
+
+
+_remember_url_builders()
+
+
+class _SharedBytecode(BytecodeCache):
+    """Compiled templates kept for the test process (keyed by name and source checksum)."""
+
+    def __init__(self) -> None:
+        self.codes: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        if code := self.codes.get(bucket.key):
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket) -> None:
+        self.codes[bucket.key] = bucket.bytecode_to_string()
+
+
+def _share_compiled_templates() -> None:
+    """Compile each Jinja template once a test process, not once an app (as with URL builders:
+    each app has an environment of its own, and compiling templates was the largest cost of a
+    test's first requests). A template whose source changes gets a new checksum, so a new key."""
+    shared = _SharedBytecode()
+    create_environment = Flask.create_jinja_environment
+
+    def with_shared_bytecode(app):
+        environment = create_environment(app)
+        environment.bytecode_cache = shared
+        return environment
+
+    Flask.create_jinja_environment = with_shared_bytecode
+
+
+_share_compiled_templates()
+
+
 def _config(url: str, tmp: Path) -> dict:
     return {"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "PHOTO_DIR": str(tmp / "photos"),
             "SECRET_KEY": "test-secret", "SERVER_NAME": None}
@@ -220,10 +280,23 @@ def pg_migrated(tmp_path_factory):
         yield url
 
 
-def _truncate_pg(app) -> None:
-    tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+def _empty_pg(app) -> None:
+    """Empty every table and restart every sequence, as `TRUNCATE ... RESTART IDENTITY` would.
+
+    A test leaves a few rows behind, and deleting a few rows costs a few milliseconds, while
+    TRUNCATE gives every table and index a new file (~0.3-1.5 s for the schema's 28 tables, paid
+    by every PostgreSQL test). Triggers are off for the statement (`session_replication_role`:
+    the superuser test role may), so the append-only audit trail can be emptied too and foreign
+    keys do not dictate an order.
+    """
+    deletes = "; ".join(f'DELETE FROM "{t.name}"' for t in db.metadata.sorted_tables)
     with db.engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        conn.execute(text(deletes))
+        sequences = conn.execute(text(
+            "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")).scalars()
+        if restarts := "; ".join(f'ALTER SEQUENCE "{name}" RESTART' for name in sequences):
+            conn.execute(text(restarts))
 
 
 def _fresh_g(_sender, **_extra) -> None:
@@ -241,7 +314,7 @@ def app(request, tmp_path):
         app = create_app(_config(request.getfixturevalue("pg_migrated"), tmp_path))
     with app.app_context():
         if request.param == "postgresql":
-            _truncate_pg(app)
+            _empty_pg(app)
         # Requests reuse the test's app context, so give each one a fresh `g` as production does
         # (Flask-WTF and Flask-Login cache the CSRF token and the user there).
         request_started.connect(_fresh_g, app)
@@ -263,9 +336,15 @@ PASSWORD = "pw-for-tests-1"
 
 @pytest.fixture(scope="session")
 def password_hash() -> str:
-    from fieldlog.services.people.auth import hash_password
+    """Return the test users' password hash: scrypt, at a cost far below the app's.
 
-    return hash_password(PASSWORD)
+    Checking a hash costs what its own parameters say, and the app's (werkzeug's scrypt
+    defaults) take ~0.1-0.3 s a sign-in, which thousands of test sign-ins pay again and again.
+    The users a test creates through the app's pages still get the app's own hash.
+    """
+    from werkzeug.security import generate_password_hash
+
+    return generate_password_hash(PASSWORD, method="scrypt:1024:8:1")
 
 
 @pytest.fixture

@@ -132,6 +132,15 @@ def test_no_layer_imports_one_above_it(graph):
     assert not wrong, "a layer imports one above it:\n" + "\n".join(wrong)
 
 
+def test_imports_are_absolute_so_the_graph_sees_them():
+    """The graph reads `fieldlog.…` names; a relative import (`from ..records import x`) would
+    slip past every rule above, so there are none."""
+    relative = [f"{path.relative_to(ROOT)}:{node.lineno}" for path in FIELDLOG.rglob("*.py")
+                for node in ast.walk(ast.parse(path.read_text(), str(path)))
+                if isinstance(node, ast.ImportFrom) and node.level]
+    assert not relative, "relative imports (write them as fieldlog.…):\n" + "\n".join(relative)
+
+
 def test_the_circle_finder_finds_circles():
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert _cycle({"a": {"b"}, "b": set(), "c": {"a"}}) is None

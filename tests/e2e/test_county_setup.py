@@ -183,7 +183,9 @@ def check_then_import(page, testid: str, name: str, data: bytes, mime: str = XLS
     expect(page.get_by_test_id("confirm")).to_be_visible()
     choose(page, testid, name, data, mime)
     page.get_by_test_id("confirm").check()
-    page.get_by_test_id("upload").click()
+    # An import answers when every row is written: for the cadre list that is a scrypt hash a
+    # one-time password (~0.1 s each on a quiet core, seconds on a busy CI machine).
+    page.get_by_test_id("upload").click(timeout=90_000)
     page.wait_for_load_state()
 
 
