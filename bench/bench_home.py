@@ -4,8 +4,9 @@ Builds the test county (tests/fixtures/world.py) and fills the first secretary's
 500 and 1,500 households and a year of visits (six a household, key households three times as
 often; tests/fixtures/big_village.py), signs the secretary in, then times GET /m/ warm: the
 median and p95 of `--runs` requests after two warm-ups, with the app process's CPU, the HTML
-size (plain and gzipped) and the number of SQL statements one request runs. The household
-list the phone caches for offline use (/m/households) is timed beside it.
+size (plain and gzipped) and the number of SQL statements one request runs. The households
+page the phone caches for offline use (/m/households) is timed beside it, and the outbox page
+(the bare page shell every phone page shares: sign-in check, layout, strings) for scale.
 
 Usage: .venv/bin/python bench/bench_home.py [--households 500 1500] [--runs 20]
        [--pg postgresql+psycopg://postgres@127.0.0.1:5432/db]   (that database is wiped)
@@ -31,7 +32,7 @@ from tests.fixtures.big_village import fill_village  # noqa: E402
 from tests.fixtures.world import build_world  # noqa: E402
 
 PASSWORD = "bench-password"
-PAGES = ("/m/", "/m/households")
+PAGES = ("/m/", "/m/households", "/m/outbox")  # the outbox page: the bare page shell, for scale
 
 
 def _timed(call, runs: int) -> tuple[float, float, float]:
