@@ -157,3 +157,18 @@ def test_households_page_and_picker_read_the_village_in_few_statements(client, l
 def test_households_page_is_the_secretarys_own_village_only(client, login, world):
     login("sup_t1")
     assert client.get("/m/households").status_code == 403
+
+
+def test_each_recent_visit_opens_its_own_page(client, login, world, village):
+    login("sec1")
+    village(30)
+    html = client.get("/m/").get_data(as_text=True)
+    links = re.findall(r'<a class="list-item" href="([^"]*)" data-testid="recent-item"', html)
+    assert links, "no recent visits listed"
+    assert len(set(links)) == len(links)  # one page a visit, not home again
+    for href in links:
+        assert re.fullmatch(r"/m/visits/[0-9a-f-]{36}/edit", href), href
+        page = client.get(href)
+        body = page.get_data(as_text=True)
+        assert page.status_code == 200, href
+        assert 'data-testid="visit-edit-form"' in body or 'data-testid="edit-locked"' in body
