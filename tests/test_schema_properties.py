@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from marshmallow import ValidationError
 
 from fieldlog.schemas.sync import MAX_PHOTOS_PER_RECORD, MAX_TEXT, VisitInSchema
-from fieldlog.services.records.sync import content_hash
+from fieldlog.services.records.content import content_hash
 from fieldlog.timefmt import to_utc_naive
 
 SCHEMA = VisitInSchema()

@@ -37,8 +37,8 @@ from fieldlog.services.demo.places import (
     draw_uuid,
 )
 from fieldlog.services.demo.records import build_demo_records
+from fieldlog.services.records.content import content_hash, version_content
 from fieldlog.services.records.photos import process_photo
-from fieldlog.services.records.sync import content_hash, version_content
 from fieldlog.services.records.uploads import photo_store
 from fieldlog.storage import PhotoStore, photo_keys
 from fieldlog.timefmt import iso_utc, to_utc_naive

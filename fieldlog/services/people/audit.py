@@ -6,11 +6,12 @@ from datetime import date, timedelta
 
 from flask import has_request_context, request
 from flask_login import current_user
-from sqlalchemy import Select, insert, select, text
+from sqlalchemy import Select, select, text
 
 from fieldlog.extensions import db
 from fieldlog.models import AuditEntry, User
 from fieldlog.models.base import utcnow
+from fieldlog.services.common.bulk import insert_rows
 from fieldlog.services.people.audit_labels import ACTION_LABELS
 from fieldlog.timefmt import local_midnight_utc
 
@@ -113,7 +114,7 @@ def record_many(items: list[dict], *, actor: User | None = None,
     if not items:
         return 0
     rows = _chain(items, actor, actor_name)
-    db.session.execute(insert(AuditEntry.__table__), rows)  # Core: no ORM bookkeeping per row
+    insert_rows(AuditEntry.__table__, rows)  # Core (COPY on PostgreSQL): no ORM work per row
     return len(rows)
 
 

@@ -29,8 +29,9 @@ from fieldlog.models import LedgerEvent, Photo, User
 from fieldlog.permissions import unit_in_scope
 from fieldlog.schemas.resources import PhotoFormSchema
 from fieldlog.services.people.audit import record
+from fieldlog.services.records.content import content_hash
 from fieldlog.services.records.kinds import KINDS
-from fieldlog.services.records.sync import apply_batch, content_hash, validate_record
+from fieldlog.services.records.sync import apply_batch, validate_record
 from fieldlog.services.records.uploads import receive_photo
 from fieldlog.timefmt import to_utc_naive
 

@@ -6,14 +6,12 @@ is a replay and answered as before; the same UUID with other content is an edit 
 version it changed (`base_version`), its author sent it, nobody approved the record yet and nobody
 changed it since; anything else is a conflict and overwrites nothing.
 """
-import hashlib
-import json
 from datetime import date, datetime
 from functools import cached_property
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from fieldlog import faultpoints
@@ -21,50 +19,14 @@ from fieldlog.extensions import db
 from fieldlog.models import Assignment, LedgerEvent, LedgerItem, RecordVersion, User
 from fieldlog.models.base import utcnow
 from fieldlog.permissions import scope_village_ids
-from fieldlog.schemas.records import LedgerUpdateInSchema
+from fieldlog.services.common.bulk import insert_rows
 from fieldlog.services.people.audit import record_many
 from fieldlog.services.records import device_clock
+from fieldlog.services.records.content import LOADERS, content_hash, hash_canonical, version_content
 from fieldlog.services.records.events import announce_committed
 from fieldlog.services.records.kinds import KINDS, ORDER, Kind, Refusal, households_in
 from fieldlog.services.records.ledger_changes import Change, ChangeRefused, apply_change
 from fieldlog.timefmt import iso_utc, local_date, to_utc_naive
-
-_ledger_update_schema = LedgerUpdateInSchema()
-
-
-def _normal(value):
-    if isinstance(value, datetime):
-        return iso_utc(to_utc_naive(value))
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: _normal(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_normal(v) for v in value]
-    return str(value) if not isinstance(value, (int, float, bool, type(None))) else value
-
-
-def content_of(data: dict[str, Any]) -> dict[str, Any]:
-    """Return a validated record as plain JSON values, without the edit's `base_version`."""
-    return _normal({k: v for k, v in data.items() if k != "base_version"})
-
-
-def content_hash(data: dict[str, Any]) -> str:
-    """Hash a validated record canonically, so the same content always gives the same hash."""
-    return _digest(_canonical(content_of(data)))
-
-
-def version_content(data: dict[str, Any]) -> str:
-    """Return a validated record's content as stored in its version row (canonical JSON)."""
-    return _canonical(content_of(data))
-
-
-def _canonical(content: dict[str, Any]) -> str:
-    return json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-
-
-def _digest(canonical: str) -> str:
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _answer(record_id: str, status: str, **extra) -> dict:
@@ -190,9 +152,8 @@ def _validate(raw: Any) -> tuple[dict | None, dict | None]:
     if kind not in ORDER:
         return None, _answer(record_id, "invalid", error="invalid",
                              message="Unknown record type.", fields={"type": ["Unknown type."]})
-    schema = _ledger_update_schema if kind == "ledger_update" else KINDS[kind].schema
     try:
-        return schema.load(raw), None
+        return LOADERS[kind].load(raw), None
     except ValidationError as exc:
         return None, _answer(record_id, "invalid", error="invalid",
                              message="The record has errors; it was not stored.",
@@ -232,8 +193,8 @@ def _apply_kind(batch: Batch, kind: Kind, items: list[tuple[int, dict]]) -> None
     rows, versions, created = [], [], []
     for index, data in items:
         record_id = str(data["id"])
-        canonical = _canonical(content_of(data))  # hashed, and kept as the version's content
-        digest = _digest(canonical)
+        canonical = version_content(data)  # hashed, and kept as the version's content
+        digest = hash_canonical(canonical)
         prior = known.get(record_id)
         if prior is not None:
             answer = _existing(batch, kind, prior, data, digest, canonical, versions)
@@ -255,10 +216,8 @@ def _apply_kind(batch: Batch, kind: Kind, items: list[tuple[int, dict]]) -> None
             known[record_id] = _Placeholder(batch.user.id, digest, batch.now)
             answer = _stored(kind, record_id, known[record_id])
         batch.answers[index] = answer
-    if rows:
-        db.session.execute(insert(model), rows)
-    if versions:
-        db.session.execute(insert(RecordVersion), versions)
+    insert_rows(model.__table__, rows)
+    insert_rows(RecordVersion.__table__, versions)
     if kind.links:
         for record_id, data in created:
             kind.links(batch, record_id, data)
