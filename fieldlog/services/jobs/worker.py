@@ -24,7 +24,11 @@ class AppWorker(SimpleWorker):
 
 def work(app: Flask, *, burst: bool = False, with_scheduler: bool = True) -> bool:
     """Work the app's queue until stopped (or, with `burst`, until it is empty)."""
-    worker = AppWorker([rq_queue(app)], connection=redis_connection(app))
+    # A short maintenance interval: a worker killed mid-job leaves it in RQ's started registry
+    # (retried by the cleanup once its heartbeat expired, ~90 s) and its scheduler's lock
+    # (61 s); RQ's 10 minutes would leave those photos processing that long after a restart.
+    worker = AppWorker([rq_queue(app)], connection=redis_connection(app),
+                       maintenance_interval=int(app.config.get("JOB_MAINTENANCE_INTERVAL", 60)))
     worker.app = app
     return worker.work(burst=burst, with_scheduler=with_scheduler,
                        logging_level=app.config.get("JOB_LOG_LEVEL", "INFO"))
