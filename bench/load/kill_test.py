@@ -5,12 +5,12 @@
 
 Starts the stack on the bench county (bench/stack.py, without its own job worker) and a
 `flask jobs worker` of its own, runs locust headless as `make load` does, and KILL_AFTER
-seconds in (default 30): SIGKILLs one gunicorn worker (its master starts another) and, while
-it works a job, the job worker's whole process group (the worker and its scheduler, as a
-crash of its service takes both); RESTART_AFTER seconds later (default 15) starts a new job
-worker. After the run it waits until the queue drains (the queue, RQ's started and scheduled
-registries empty, no photo of the run still processing; at most DRAIN_TIMEOUT s, default 420)
-and checks:
+seconds in (default 30): SIGKILLs one gunicorn worker (its master starts another) and, as
+soon as it works a job (within KILL_WAIT s, default 45), the job worker's whole process
+group (the worker and its scheduler, as a crash of its service takes both); RESTART_AFTER
+seconds later (default 15) starts a new job worker. After the run it waits until the queue
+drains (the queue, RQ's started and scheduled registries empty, no photo of the run still
+processing; at most DRAIN_TIMEOUT s, default 420) and checks:
 
 - bench/load/count.py: every record and photo acknowledged is stored exactly once;
 - no photo made during the run is left "processing", none is in the failed-job registry;
@@ -19,7 +19,7 @@ and checks:
   cleanup every JOB_MAINTENANCE_INTERVAL seconds), not left as a dead letter.
 
 Exits 1 on any problem. Variables: USERS, SPAWN, DURATION, WORKERS, PORT (8011), LOAD_DB
-(fieldlog_load), VISITS (100000, when it is generated), KILL_AFTER, RESTART_AFTER,
+(fieldlog_load), VISITS (100000, when it is generated), KILL_AFTER, KILL_WAIT, RESTART_AFTER,
 DRAIN_TIMEOUT. Logs: instance/stack/kill-*.log.
 """
 from __future__ import annotations
@@ -51,6 +51,7 @@ USERS, SPAWN, DURATION = ENV.get("USERS", "20"), ENV.get("SPAWN", "2"), ENV.get(
 WORKERS = int(ENV.get("WORKERS", 2 * (os.cpu_count() or 1) + 1))
 PORT, LOAD_DB = int(ENV.get("PORT", 8011)), ENV.get("LOAD_DB", "fieldlog_load")
 KILL_AFTER, RESTART_AFTER = float(ENV.get("KILL_AFTER", 30)), float(ENV.get("RESTART_AFTER", 15))
+KILL_WAIT = float(ENV.get("KILL_WAIT", 45))  # for the job worker to be working a job
 DRAIN_TIMEOUT = float(ENV.get("DRAIN_TIMEOUT", 420))
 VISITS = ENV.get("VISITS", "100000")  # of the past year, when the county is generated
 QUEUE_NAME = f"fieldlog-kill-{os.getpid()}"  # a queue of its own: no other stack's worker
@@ -124,7 +125,7 @@ def kill_during_run(stack, env, redis) -> tuple[subprocess.Popen, list[str], int
     victim = before[len(before) // 2]
     os.kill(victim, signal.SIGKILL)
     log(f"SIGKILL gunicorn worker {victim} (master {master}, workers {before})")
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + KILL_WAIT
     while not started_job_ids(redis) and time.monotonic() < deadline:
         time.sleep(0.05)  # kill it mid-job when there is one to kill it in
     abandoned = started_job_ids(redis)
@@ -196,6 +197,9 @@ def main() -> int:  # noqa: PLR0915 — one scenario, told in order
             problems.append(f"{counts['failed']} jobs in the failed registry (dead letters)")
         if counts["queued"] + counts["started"] + counts["scheduled"]:
             problems.append(f"the queue did not drain in {DRAIN_TIMEOUT:.0f} s: {counts}")
+        if not abandoned:
+            problems.append(f"the job worker ran no job in the {KILL_WAIT:.0f} s before its kill: "
+                            "nothing proves that abandoned jobs resume (KILL_WAIT, USERS)")
         for job_id in abandoned:
             job = Job.fetch(job_id, connection=redis)
             status = job.get_status()
