@@ -10,7 +10,8 @@ soon as it works a job (within KILL_WAIT s, default 45), the job worker's whole 
 group (the worker and its scheduler, as a crash of its service takes both); RESTART_AFTER
 seconds later (default 15) starts a new job worker. After the run it waits until the queue
 drains (the queue, RQ's started and scheduled registries empty, no photo of the run still
-processing; at most DRAIN_TIMEOUT s, default 420) and checks:
+processing; at most DRAIN_TIMEOUT s, default 600: a job the killed worker had started is
+retried only once its heartbeat expired, JOB_TIMEOUT + 60 s after it started) and checks:
 
 - bench/load/count.py: every record and photo acknowledged is stored exactly once;
 - no photo made during the run is left "processing", none is in the failed-job registry;
@@ -52,7 +53,7 @@ WORKERS = int(ENV.get("WORKERS", 2 * (os.cpu_count() or 1) + 1))
 PORT, LOAD_DB = int(ENV.get("PORT", 8011)), ENV.get("LOAD_DB", "fieldlog_load")
 KILL_AFTER, RESTART_AFTER = float(ENV.get("KILL_AFTER", 30)), float(ENV.get("RESTART_AFTER", 15))
 KILL_WAIT = float(ENV.get("KILL_WAIT", 45))  # for the job worker to be working a job
-DRAIN_TIMEOUT = float(ENV.get("DRAIN_TIMEOUT", 420))
+DRAIN_TIMEOUT = float(ENV.get("DRAIN_TIMEOUT", 600))  # an abandoned job waits JOB_TIMEOUT + 60 s
 VISITS = ENV.get("VISITS", "100000")  # of the past year, when the county is generated
 QUEUE_NAME = f"fieldlog-kill-{os.getpid()}"  # a queue of its own: no other stack's worker
 ACCEPTED = STATE / "kill-accepted.json"

@@ -24,9 +24,10 @@ class AppWorker(SimpleWorker):
 
 def work(app: Flask, *, burst: bool = False, with_scheduler: bool = True) -> bool:
     """Work the app's queue until stopped (or, with `burst`, until it is empty)."""
-    # A short maintenance interval: a worker killed mid-job leaves it in RQ's started registry
-    # (retried by the cleanup once its heartbeat expired, ~90 s) and its scheduler's lock
-    # (61 s); RQ's 10 minutes would leave those photos processing that long after a restart.
+    # A short maintenance interval: a worker killed mid-job leaves the job in RQ's started
+    # registry (retried by the cleanup once its heartbeat expired: a SimpleWorker's lasts
+    # JOB_TIMEOUT + 60 s, 6 min by default) and its scheduler's lock (61 s); RQ's 10 minutes
+    # between maintenances would add up to that much again.
     # An idle worker waits for a job in one blocking pop of worker_ttl - 15 s (RQ: 405 s) and
     # runs its maintenance only between pops: wake it as often as the maintenance is due.
     interval = int(app.config.get("JOB_MAINTENANCE_INTERVAL", 60))
