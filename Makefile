@@ -6,7 +6,7 @@ PORT ?= 5000
 export FLASK_APP := app
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: faults run serve load test test-dates install install-dev browser translations i18n-update lint bench clean
+.PHONY: faults run serve load load-kill test test-dates install install-dev browser translations i18n-update lint bench clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -58,6 +58,11 @@ USERS ?= 312
 DURATION ?= 5m
 load: install-dev
 	USERS=$(USERS) DURATION=$(DURATION) WORKERS=$(WORKERS) PORT=$(SERVE_PORT) bench/load/run.sh
+
+# The kill test (issue 11): `make load` with a gunicorn worker and the job worker SIGKILLed
+# mid-run, the job worker restarted; then nothing lost or duplicated, no photo left processing.
+load-kill: install-dev
+	USERS=$(USERS) DURATION=$(DURATION) WORKERS=$(WORKERS) $(PY) bench/load/kill_test.py
 
 # Each test module runs as of one of the calendar's edge days or today (FIELDLOG_CALENDAR=rotate:
 # spread by module, turned each week; browser and real_clock tests keep today). A failing

@@ -165,12 +165,14 @@ def main() -> None:
     parser.add_argument("--visits", type=int, default=100_000,
                         help="visits of the past year in the bench county")
     parser.add_argument("--reset", action="store_true", help="drop the database first")
+    parser.add_argument("--no-job-worker", action="store_true",
+                        help="start no `flask jobs worker` (the kill test runs its own)")
     args = parser.parse_args()
 
     ensure_database(args.db, reset=args.reset)
     seaweed = ensure_seaweed()
     env = stack_env(database_url(args.db), secret=shared_secret())
-    worker = worker_command()
+    worker = None if args.no_job_worker else worker_command()
     env["JOB_QUEUE"] = REDIS_URL  # photo processing and flags run in the worker, not the request
     children: list[subprocess.Popen] = []
 

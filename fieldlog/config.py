@@ -76,6 +76,9 @@ class Config:
     JOB_RETRY_INTERVALS = os.environ.get("JOB_RETRY_INTERVALS", "10,60,300")  # seconds, back-off
     JOB_TIMEOUT = int(os.environ.get("JOB_TIMEOUT", 300))
     JOB_DEAD_LETTER_DAYS = int(os.environ.get("JOB_DEAD_LETTER_DAYS", 30))
+    # How often the worker looks for jobs a dead worker left started (RQ retries them once
+    # their heartbeat expired) and takes over the scheduler of retries; RQ's default is 600 s.
+    JOB_MAINTENANCE_INTERVAL = int(os.environ.get("JOB_MAINTENANCE_INTERVAL", 60))
     # Sessions: a week idle for phones in villages (a cadre away on leave or training a few
     # days must not be signed out), a working day for admins, 30 days at most for anyone.
     SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", 7 * 24 * 60))

@@ -45,6 +45,7 @@ const SHELL = [
   "/static/js/outbox-page.js",
   "/static/js/outbox-file.js",
   "/static/js/outbox.js",
+  "/static/js/photo-problems.js",
   "/static/js/sync.js",
   "/static/js/ui.js",
   "/static/js/visit-form.js",

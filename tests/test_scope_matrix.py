@@ -386,6 +386,10 @@ ACCESS: dict[str, Access] = {
         "username": ctx.username, "password": PASSWORD, "label": "matrix"}}),
     "api.me": API,
     "api.households": API,
+    "api.failed_photos": Access("api", why="each caller hears of their own photos only"),
+    "api.failed_photos_seen": Access(
+        "api", body=lambda ctx: {"json": {"ids": [str(uuid.uuid4())]}},
+        why="only the caller's own failed photos are marked; other IDs change nothing"),
     "api.register_device": Access("api", body=lambda ctx: {"json": {"label": "matrix"}}),
     "api.sync": Access("api", roles=("secretary",), uses=("household",), body=_sync_body,
                        expect={"ok": records_answered("stored"),

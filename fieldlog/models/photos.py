@@ -27,6 +27,9 @@ class Photo(db.Model):
     # of services/records/photos.py). Only a ready photo has a display and a thumbnail.
     state: Mapped[str] = mapped_column(String(12), default="ready", server_default="ready")
     failure: Mapped[str | None] = mapped_column(String(32))
+    # When the phone of the photo's owner showed the failure and the cadre acknowledged it
+    # (until then the phone is told about it after each sync).
+    failure_seen_at: Mapped[datetime | None]
     content_type: Mapped[str] = mapped_column(String(32))
     byte_size: Mapped[int]
     sha256: Mapped[str] = mapped_column(String(64), index=True)

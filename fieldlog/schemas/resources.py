@@ -61,6 +61,32 @@ class PhotoOutSchema(Schema):
     failure = fields.String(allow_none=True)
 
 
+class FailedPhotoOutSchema(Schema):
+    """A photo of the caller that could not be processed after it was acknowledged."""
+
+    id = fields.String()
+    record_type = fields.String()
+    record_id = fields.String()
+    slot = fields.String(allow_none=True)
+    failure = fields.String(metadata={"description": "The reason's code: corrupt_image …"})
+    reason = fields.String(metadata={"description": "The reason in the caller's language"})
+    received_at = UtcDateTime()
+    title = fields.String(allow_none=True, metadata={"description": "A visit's household"})
+    edit_url = fields.String(metadata={"description": "The phone page that edits the record"})
+
+
+class FailedPhotosOutSchema(Schema):
+    failed = fields.List(fields.Nested(FailedPhotoOutSchema), required=True)
+    processing = fields.Integer(required=True, metadata={
+        "description": "The caller's photos still being processed: ask again in a moment"})
+
+
+class PhotoIdsInSchema(Schema):
+    """Failed photos the phone has shown to its user (acknowledged)."""
+
+    ids = fields.List(fields.UUID(), required=True, validate=validate.Length(max=200))
+
+
 class DeviceTokenOutSchema(Schema):
     device_id = fields.String()
     token = fields.String()

@@ -2,6 +2,7 @@
 from functools import wraps
 
 from flask import Blueprint, g, jsonify, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from marshmallow import ValidationError
 
@@ -12,9 +13,11 @@ from fieldlog.schemas.fastdump import FastDumper
 from fieldlog.schemas.resources import (
     DeviceInSchema,
     DeviceTokenOutSchema,
+    FailedPhotosOutSchema,
     HouseholdOutSchema,
     LoginInSchema,
     PhotoFormSchema,
+    PhotoIdsInSchema,
     PhotoOutSchema,
 )
 from fieldlog.schemas.sync import BatchInSchema, BatchOutSchema
@@ -25,12 +28,18 @@ from fieldlog.services.people.auth import (
     user_for_device_token,
 )
 from fieldlog.services.people.terms import village_on_the_day
+from fieldlog.services.records import photo_problems
 from fieldlog.services.records.home import household_dicts
 from fieldlog.services.records.sync import apply_batch
 from fieldlog.services.records.uploads import receive_photo
+from fieldlog.services.review.decisions import edit_path
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 _batch_out = FastDumper(BatchOutSchema())  # up to 500 answers: skip marshmallow's machinery
+# Why a photo could not be processed, in the user's words (the same as on the record's page).
+PHOTO_FAILURES = {"corrupt_image": _l("The file is damaged or incomplete."),
+                  "too_many_pixels": _l("The photo has too many pixels to process.")}
+OTHER_FAILURE = _l("The file is not a photo that can be shown.")
 csrf.exempt(bp)  # cookie-authenticated calls are checked in api_auth; bearer calls need none
 
 
@@ -132,6 +141,24 @@ def upload_photo(photo_id):
         raise Invalid("The photo's fields have errors.", fields=exc.messages_dict) from exc
     photo, created = receive_photo(g.api_user, str(photo_id), form, upload.read())
     return PhotoOutSchema().dump(photo), 201 if created else 200
+
+
+@bp.get("/photos/failed")
+@api_auth
+def failed_photos():
+    """List the caller's photos that failed processing and were not acknowledged yet."""
+    failed, processing = photo_problems.problems(g.api_user)
+    return FailedPhotosOutSchema().dump({"processing": processing, "failed": [
+        {**vars(p), "reason": str(PHOTO_FAILURES.get(p.failure, OTHER_FAILURE)),
+         "edit_url": edit_path(p.record_type, p.record_id)} for p in failed]})
+
+
+@bp.post("/photos/failed/seen")
+@api_auth
+def failed_photos_seen():
+    """Acknowledge failed photos the phone has shown: they are not listed again."""
+    ids = [str(i) for i in _json_body(PhotoIdsInSchema())["ids"]]
+    return jsonify({"acknowledged": photo_problems.acknowledge(g.api_user, ids)})
 
 
 @bp.get("/households")

@@ -14,8 +14,10 @@ from fieldlog.schemas.records import (
 from fieldlog.schemas.resources import (
     DeviceInSchema,
     DeviceTokenOutSchema,
+    FailedPhotosOutSchema,
     HouseholdOutSchema,
     LoginInSchema,
+    PhotoIdsInSchema,
     PhotoOutSchema,
 )
 from fieldlog.schemas.sync import BatchInSchema, BatchOutSchema, ErrorSchema, VisitInSchema
@@ -107,7 +109,8 @@ def build_spec() -> dict:
                          ("BatchIn", BatchInSchema), ("BatchOut", BatchOutSchema),
                          ("Household", HouseholdOutSchema), ("Photo", PhotoOutSchema),
                          ("DeviceToken", DeviceTokenOutSchema), ("LoginIn", LoginInSchema),
-                         ("DeviceIn", DeviceInSchema)):
+                         ("DeviceIn", DeviceInSchema), ("FailedPhotos", FailedPhotosOutSchema),
+                         ("PhotoIds", PhotoIdsInSchema)):
         spec.components.schema(name, schema=schema)
     spec.path("/api/v1/auth/login", operations={"post": {
         "summary": "Exchange credentials for a device token", "security": [],
@@ -134,6 +137,15 @@ def build_spec() -> dict:
         "requestBody": _photo_upload(),
         "responses": {"200": _json("Photo", "A replay of the same upload"),
                       "201": _json("Photo", "Stored"), **_ERRORS}}})
+    spec.path("/api/v1/photos/failed", operations={"get": {
+        "summary": "The caller's photos that failed processing, not yet acknowledged",
+        "security": _SECURED, "responses": {"200": _json("FailedPhotos"), **_ERRORS}}})
+    spec.path("/api/v1/photos/failed/seen", operations={"post": {
+        "summary": "Acknowledge failed photos the phone has shown",
+        "security": _SECURED, "requestBody": {**_json("PhotoIds"), "required": True},
+        "responses": {"200": _inline({
+            "type": "object", "required": ["acknowledged"],
+            "properties": {"acknowledged": {"type": "integer"}}}), **_ERRORS}}})
     spec.path("/api/v1/households", operations={"get": {
         "summary": "Households of the secretary's village (empty for other roles)",
         "security": _SECURED,

@@ -1,9 +1,11 @@
 // Loaded on every page: service worker, device token, background sync, persistent
-// storage, the outbox badge, the offline pill and the sign-out guard.
+// storage, the outbox badge, the offline pill, the sign-out guard and (where the page has a
+// place for them) the photos the server could not process.
 
 import { getMeta, setMeta } from "./db.js";
 import { deviceFor, ensureDevice, forgetDevice, pageUser } from "./device.js";
 import { listAll, onChange } from "./outbox.js";
+import { showPhotoProblems } from "./photo-problems.js";
 import { startSync } from "./sync.js";
 import { t, toast } from "./ui.js";
 
@@ -255,6 +257,8 @@ function main() {
     updateBadge();
     onChange(() => updateBadge());
     fillDeviceField().finally(() => showPendingToast(pending, startSync()));
+    // Home and the outbox page list photos the server could not process after taking them.
+    if (document.querySelector("[data-photo-problems]")) showPhotoProblems();
   } else {
     showPendingToast(pending, null);
   }

@@ -7,8 +7,9 @@ would bring its own broker abstraction and middleware for the same result.
 
 In-process (no JOB_QUEUE, `make run`): a job runs synchronously right after the commit that
 enqueued it, within the same request, as the work ran before the queue existed. Tests stay
-deterministic and one process is all a village office needs; a failure is logged and rolled
-back, never raised into the request that enqueued it (the record is already saved).
+deterministic and one process is all a village office needs; a failure is logged, rolled
+back and kept as a dead letter in the database (`local_failures`), never raised into the
+request that enqueued it (the record is already saved).
 
 Every job must be idempotent: RQ delivers at least once, an admin may retry one that half ran,
 and a phone's replay re-enqueues the processing of a photo still in progress.
@@ -22,6 +23,7 @@ from typing import Any
 from flask import Flask, current_app
 
 from fieldlog.extensions import db
+from fieldlog.services.jobs import local_failures
 
 log = logging.getLogger(__name__)
 _JOBS: dict[str, Callable[..., Any]] = {}
@@ -53,11 +55,23 @@ def enqueue(name: str, *args: Any) -> str | None:
         raise KeyError(f"no job registered as {name!r}")
     if backend_name() == "redis":
         return _enqueue_rq(name, list(args))
+    run_here(name, list(args))
+    return None
+
+
+def run_here(name: str, args: list[Any]) -> BaseException | None:
+    """Run a job in this process; on failure roll back, log and keep it as a dead letter.
+
+    Returns the exception it raised, or None when it succeeded.
+    """
     try:
         _JOBS[name](*args)
-    except Exception:  # noqa: BLE001 — the enqueuing commit stands; the failure is logged
+    except Exception as exc:  # noqa: BLE001 — the enqueuing commit stands; the job is kept
         db.session.rollback()
         log.exception("job %s%r failed in-process", name, tuple(args)[:3])
+        local_failures.keep(name, args, exc)
+        return exc
+    local_failures.forget(name, args)  # it ran: an earlier failure of it is no longer one
     return None
 
 

@@ -24,7 +24,15 @@ class AppWorker(SimpleWorker):
 
 def work(app: Flask, *, burst: bool = False, with_scheduler: bool = True) -> bool:
     """Work the app's queue until stopped (or, with `burst`, until it is empty)."""
-    worker = AppWorker([rq_queue(app)], connection=redis_connection(app))
+    # A short maintenance interval: a worker killed mid-job leaves the job in RQ's started
+    # registry (retried by the cleanup once its heartbeat expired: a SimpleWorker's lasts
+    # JOB_TIMEOUT + 60 s, 6 min by default) and its scheduler's lock (61 s); RQ's 10 minutes
+    # between maintenances would add up to that much again.
+    # An idle worker waits for a job in one blocking pop of worker_ttl - 15 s (RQ: 405 s) and
+    # runs its maintenance only between pops: wake it as often as the maintenance is due.
+    interval = int(app.config.get("JOB_MAINTENANCE_INTERVAL", 60))
+    worker = AppWorker([rq_queue(app)], connection=redis_connection(app),
+                       maintenance_interval=interval, worker_ttl=interval + 15)
     worker.app = app
     return worker.work(burst=burst, with_scheduler=with_scheduler,
                        logging_level=app.config.get("JOB_LOG_LEVEL", "INFO"))
