@@ -2,7 +2,10 @@
 
 Not compressed: images and photos (already compressed), answers streamed from a generator
 (the CSV/XLSX exports stream 100,000 rows and must not be held back), and answers marked
-`Cache-Control: no-store` (a phone number revealed once: see docs/security.md, BREACH).
+`Cache-Control: no-store` by their view (a phone number revealed once, a one-time password:
+see docs/security.md, BREACH). The `no-store` every signed-in answer gets by default
+(`fieldlog/security.py`) does not stop compression: it keeps pages out of shared caches, it does
+not mark a secret.
 """
 from flask import Flask, Response
 
@@ -42,6 +45,7 @@ def register_compression(app: Flask) -> None:
             # is compressed in one go and the file is closed with the response.
             response.direct_passthrough = False
             response.make_sequence()
-        if response.cache_control.no_store:
-            return response
+        if response.cache_control.no_store and not getattr(response, "no_store_by_default",
+                                                               False):
+            return response  # the view marked a secret shown once
         return compress.after_request(response)

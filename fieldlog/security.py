@@ -58,6 +58,7 @@ def register_security_headers(app: Flask) -> None:
         if request.endpoint not in UNCACHED_EXEMPT and "Cache-Control" not in response.headers \
                 and _signed_in():
             response.headers["Cache-Control"] = "no-store"
+            response.no_store_by_default = True  # not a view's own choice: compression may go on
         if request.is_secure:  # over HTTPS (directly, or via a trusted proxy's X-Forwarded-Proto)
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response

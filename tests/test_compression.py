@@ -75,3 +75,31 @@ def test_a_byte_range_is_sent_as_asked(client):
                                                     "Range": "bytes=0-9999"}) as response:
         assert response.status_code == 206 and "Content-Encoding" not in response.headers
         assert response.get_data() == (ROOT / "static/css/app.css").read_bytes()[:10000]
+
+
+def test_signed_in_pages_and_answers_are_compressed_and_still_no_store(client, world, login,
+                                                                       device):
+    """The no-store every signed-in answer gets keeps it out of caches; it is not a secret's mark,
+    so the phone's pages and the API's JSON are compressed like the rest (the warm-up of a phone's
+    offline pages is ~20 of them on a slow network)."""
+    login("sec1")
+    for url in ["/m/", "/m/visits/new", "/m/households", "/register/", "/m/month"]:
+        page = client.get(url, headers={"Accept-Encoding": "gzip, br"})
+        assert page.status_code == 200, url
+        assert page.headers["Cache-Control"] == "no-store", url
+        assert page.headers["Content-Encoding"] == "br", url
+        assert "北堡村" in brotli.decompress(page.get_data()).decode(), url
+    phone = device(world.sec1)
+    answer = client.get("/api/v1/households", headers={"Accept-Encoding": "gzip",
+                                                       "Authorization": f"Bearer {phone.token}"})
+    assert answer.status_code == 200 and answer.headers["Cache-Control"] == "no-store"
+    assert answer.headers["Content-Encoding"] == "gzip"
+
+
+def test_a_one_time_password_page_is_not_compressed(client, world, login):
+    """BREACH: the admin's page showing a new one-time password goes out as it is."""
+    session = login("admin")
+    shown = client.post(f"/admin/users/{world.sec2.id}/reset-password",
+                        data={"csrf_token": session.csrf}, headers={"Accept-Encoding": "gzip, br"})
+    assert shown.status_code == 200 and shown.headers["Cache-Control"] == "no-store"
+    assert "Content-Encoding" not in shown.headers
