@@ -46,4 +46,4 @@ def test_the_register_s_worst_files_within_the_limits_meet_the_bound(measured):
         assert result["cpu"] < 3, result
         assert result["peak_mb"] - measured["baseline_mb"] <= 100, result
     wide = edge[("register", "2,000 rows of 64 random cells")]
-    assert wide["status"] == 422 and "超过 100000 个单元格" in wide["error"]
+    assert wide["status"] == 422 and "超过 60000 个单元格" in wide["error"]
