@@ -72,8 +72,13 @@ def evaluate(county: County) -> dict:
     beside = [r for r in flagged if only_beside_a_fake(r)]  # e.g. a reused photo's original
     kinds = Counter(f.kind for r in flagged for f in flags[r.id]
                     if json.loads(f.params).get("other_id") not in planted_ids)
+    # Before issue 10 a visit without a fix carried a no_location flag of its own: count the
+    # honest records that would be flagged on their own if it still did.
+    own = {r.id for r in flagged if not only_beside_a_fake(r)}
+    with_no_fix = own | {r.id for r in honest if r.payload["location"] is None}
     return {"per_kind": per_kind, "missed": missed, "honest": len(honest),
-            "flagged": len(flagged), "beside": len(beside), "honest_kinds": kinds}
+            "flagged": len(flagged), "beside": len(beside), "honest_kinds": kinds,
+            "with_no_fix_flag": len(with_no_fix)}
 
 
 def closest_honest_photos(county: County) -> int:
@@ -241,7 +246,9 @@ def run(url: str, args) -> None:
           f"reused photo): {flagged}/{honest} = {flagged / honest:.2%} in all")
     print(f"   honest flags by kind: {dict(found['honest_kinds'])}")
     unlocated = sum(1 for r in county.honest() if r.payload["location"] is None)
-    print(f"   honest visits without a GPS fix: {unlocated} (never a flag)")
+    again = found["with_no_fix_flag"]
+    print(f"   honest visits without a GPS fix: {unlocated} (never a flag); were a missing fix "
+          f"still a flag: {again}/{honest} = {again / honest:.2%} flagged on their own")
     print(f"closest two honest photos: {closest} bits apart (duplicate at ≤ "
           f"{rules.DUP_MAX_BITS})")
     print(f"100-visit batch: {timing['batch']:.1f} ms median (max {timing['batch max']:.1f}); "

@@ -127,6 +127,24 @@ def test_stored_no_location_flags_count_nowhere_and_go_on_recompute(world, phone
     assert kinds(bare["id"]) == {}
 
 
+
+def test_the_integrity_summary_shows_no_fix_as_information_not_a_flag(world, phone1):
+    """The summary counts visits without a fix in their own column; no flag column, no
+    unexplained flag, even for a no_location row an earlier version stored."""
+    from fieldlog.services.inspection.findings import integrity_summary
+
+    bare, located = record(world.h1[1], BASE), record(world.h1[2], BASE, centre(world.v1))
+    store(phone1, bare, located)
+    db.session.add(Flag(record_type="visit", record_id=bare["id"], author_id=world.sec1.id,
+                        village_id=world.v1.id, kind=rules.NO_LOCATION, params="{}"))
+    db.session.commit()
+    day = (BASE + timedelta(hours=8)).date()
+    summary = integrity_summary(world.inspector, None, (day, day))
+    [row] = [r for r in summary.cadres if r.key == world.sec1.id]
+    assert (row.records, row.unlocated, row.flag_total, row.unexplained) == (2, 1, 0, 0)
+    assert rules.NO_LOCATION not in summary.kinds
+    assert (summary.total.unlocated, summary.total.flag_total) == (1, 0)
+
 # --- travel -------------------------------------------------------------------------------------
 
 def test_impossible_travel_flags_both_records_and_the_near_miss_does_not(world, phone1):

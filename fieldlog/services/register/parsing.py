@@ -16,7 +16,11 @@ from fieldlog.services.register.fields import COLUMN_NAMES, HEADERS, REQUIRED, c
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 5000
-LIMITS = guard.Limits(max_bytes=MAX_BYTES, max_rows=MAX_ROWS + HEADER_SCAN_ROWS + 1)
+# 60,000 cells (5,000 households of 12 columns): the worst register within the limits is then
+# refused or read within issue 10's 3 s on a busy 2-core machine (100,000 random cells took
+# 2.5-3.1 CPU s; tests/test_import_bounds.py).
+LIMITS = guard.Limits(max_bytes=MAX_BYTES, max_rows=MAX_ROWS + HEADER_SCAN_ROWS + 1,
+                      max_cells=60_000)
 
 
 @dataclass
