@@ -85,6 +85,11 @@ class Config:
     ADMIN_SESSION_IDLE_MINUTES = int(os.environ.get("ADMIN_SESSION_IDLE_MINUTES", 8 * 60))
     SESSION_ABSOLUTE_DAYS = int(os.environ.get("SESSION_ABSOLUTE_DAYS", 30))
     PERMANENT_SESSION_LIFETIME = SESSION_ABSOLUTE_DAYS * 24 * 60 * 60
+    # The cookie is sent again only when the session changed (its `seen_at`, at most once a
+    # minute), not with every answer: the idle and absolute limits are the server's
+    # (views/auth.py), and ~400 bytes of Set-Cookie on each of the ~80 answers of a phone's
+    # first sign-in is ~30 KB on a 2G link.
+    SESSION_REFRESH_EACH_REQUEST = False
     # Personal data (PIPL): kept this long after the work ended (`flask privacy purge`), and a
     # per-user cap on photo bytes received per day (local day).
     PERSONAL_DATA_RETENTION_DAYS = int(os.environ.get("PERSONAL_DATA_RETENTION_DAYS", 1825))

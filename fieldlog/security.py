@@ -36,6 +36,12 @@ HEADERS = {
     "Referrer-Policy": "same-origin",
     "Permissions-Policy": "geolocation=(self), camera=(self), microphone=()",
 }
+# The app's own scripts, styles and icons are not documents: CSP, framing, referrer and
+# permissions policies apply to a page (and to the service worker, served by a view), so a
+# static file carries nosniff alone (~500 bytes less on each of a phone's ~40 precached files).
+# An SVG or HTML file could be opened as a document, so it keeps them all.
+DOCUMENT_TYPES = {"text/html", "image/svg+xml"}
+FILE_HEADERS = {"X-Content-Type-Options": "nosniff"}
 UNCACHED_EXEMPT = {"static"}  # the app's own files; they carry no personal data
 
 
@@ -53,7 +59,8 @@ def register_security_headers(app: Flask) -> None:
 
     @app.after_request
     def add_headers(response: Response) -> Response:
-        for name, value in HEADERS.items():
+        document = request.endpoint != "static" or response.mimetype in DOCUMENT_TYPES
+        for name, value in (HEADERS if document else FILE_HEADERS).items():
             response.headers.setdefault(name, value)
         if request.endpoint not in UNCACHED_EXEMPT and "Cache-Control" not in response.headers \
                 and _signed_in():
