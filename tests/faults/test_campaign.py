@@ -13,7 +13,10 @@ import pytest
 
 from tests.faults.campaign import Campaign
 
-pytestmark = pytest.mark.faults
+# The campaign's server is a process of its own (it is killed and restarted) on the real clock,
+# like the phone's browser: on a travelled clock (`make test-dates`) it waited for a sync that
+# never came, so it runs on today's date only (`real_clock`).
+pytestmark = [pytest.mark.faults, pytest.mark.real_clock]
 
 
 def test_no_record_lost_or_duplicated_under_random_faults(browser, fault_rig, photos_dir):
