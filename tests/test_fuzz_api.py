@@ -32,6 +32,9 @@ KNOWN: dict[tuple[str, str], str] = {}
 
 def call_and_validate(case, app, **kwargs):
     """Send a case to the app and run the checks; a known, reported failure is an xfail."""
+    # Plain bodies to check against the schema: the test client does not undo the compression
+    # the app gives a client that asks for it.
+    kwargs["headers"] = {**kwargs.get("headers", {}), "Accept-Encoding": "identity"}
     try:
         return case.call_and_validate(app=app, checks=CHECKS, **kwargs)
     except Exception:
