@@ -3,8 +3,8 @@
 // something, so home never shows the month as it was before the save.
 
 import { pageUser } from "./device.js";
-import { markHouseholds } from "./household-marks.js";
-import { listAll, listSent, onChange } from "./outbox.js";
+import { markHouseholds, visitStates } from "./household-marks.js";
+import { onChange } from "./outbox.js";
 import { lastSynced, syncStatus } from "./sync.js";
 import { syncedTime, t } from "./ui.js";
 
@@ -14,12 +14,7 @@ let sending = false;
 async function render() {
   if (!card) return;
   const user = pageUser();
-  let items = [];
-  let sent = [];
-  try {
-    items = (await listAll()).filter((it) => !user || it.user_id === user.id);
-    sent = await listSent();
-  } catch (_) { /* no IndexedDB */ }
+  const { items, sent } = await visitStates(user);
   const visits = new Set(items.map((it) => it.record_id)).size;
   const failedVisits = new Set(items.filter((it) => it.state === "failed").map((it) => it.record_id)).size;
   const busy = sending || items.some((it) => it.state === "sending");
