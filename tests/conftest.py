@@ -68,11 +68,25 @@ def today_is():
         traveller.stop()
 
 
+# Modules whose tests take tens of seconds each (a browser, a server of their own, hundreds of
+# generated requests): collected first, so pytest-xdist starts them early and the quick tests
+# fill in around them, instead of one worker finishing a browser test alone at the end.
+SLOW_FIRST = ("tests/e2e/", "tests/faults/", "tests/test_fuzz_api.py",
+              "tests/test_import_bounds.py", "tests/test_load_stack.py", "tests/test_photo_s3.py")
+
+
+def _slow_first(item) -> int:
+    """Sort key: 0 for a test of a slow module, 1 for the rest (the sort keeps each module's
+    order and its tests together)."""
+    return 0 if item.nodeid.startswith(SLOW_FIRST) else 1
+
+
 def pytest_collection_modifyitems(config, items) -> None:
     """On a travelled clock, leave out tests whose other end keeps the real time.
 
     With FIELDLOG_CALENDAR=rotate, choose each module's day instead (see ROTATE).
     """
+    items.sort(key=_slow_first)
     if ROTATE:
         _choose_module_days(items)
     if not TODAY:
