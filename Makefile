@@ -66,10 +66,12 @@ load-kill: install-dev
 
 # Each test module runs as of one of the calendar's edge days or today (FIELDLOG_CALENDAR=rotate:
 # spread by module, turned each week; browser and real_clock tests keep today). A failing
-# module's report says its day and how to rerun it.
+# module's report says its day and how to rerun it. `--dist worksteal`: an idle worker takes
+# tests queued on the other (xdist's default hands each worker a long run of tests at the start,
+# and the browser tests, collected first, then ran one after another on one worker).
 test: install-dev browser
 	$(VENV)/bin/ruff check fieldlog tests bench app.py
-	FIELDLOG_CALENDAR=rotate $(VENV)/bin/pytest -q -n auto
+	FIELDLOG_CALENDAR=rotate $(VENV)/bin/pytest -q -n auto --dist worksteal
 
 # The whole suite on SQLite as if today were each edge of the calendar in turn (tests/calendar_days.py:
 # the 1st, the 15th, a month's last day, a 28-day February's end, 1 January): five suites, ~17 min.
