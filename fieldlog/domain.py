@@ -116,3 +116,17 @@ def record_title(record_type: str, title: str | None, kind: str | None,
     if occurred_at is not None:
         bits.append(format_date(occurred_at, "medium"))
     return " · ".join(b for b in bits if b) or "—"
+
+
+# Why a photo could not be processed (`photos.failure`), in the user's words: the record's
+# page and the phone's list of failed photos say the same.
+PHOTO_FAILURE_LABELS = {
+    "corrupt_image": _l("The file is damaged or incomplete."),
+    "too_many_pixels": _l("The photo has too many pixels to process."),
+}
+OTHER_PHOTO_FAILURE = _l("The file is not a photo that can be shown.")
+
+
+def photo_failure_label(code: str | None) -> str:
+    """Return the words for a photo's failure code (any unknown code: not a showable photo)."""
+    return str(PHOTO_FAILURE_LABELS.get(code or "", OTHER_PHOTO_FAILURE))

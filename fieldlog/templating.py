@@ -7,6 +7,7 @@ from fieldlog.domain import (
     ACTION_TYPE_LABELS,
     DAY_KIND_LABELS,
     MEETING_TYPE_LABELS,
+    photo_failure_label,
     record_title,
     tag_label,
 )
@@ -41,5 +42,6 @@ def register_templating(app: Flask) -> None:
     app.jinja_env.globals["tag_label"] = tag_label
     app.jinja_env.globals["record_label_strings"] = record_label_strings
     app.jinja_env.globals["record_title"] = record_title
+    app.jinja_env.globals["photo_failure_label"] = photo_failure_label
     # Lets shared navigation link only to the pages this build has.
     app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions

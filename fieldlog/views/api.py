@@ -2,10 +2,10 @@
 from functools import wraps
 
 from flask import Blueprint, g, jsonify, request
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from marshmallow import ValidationError
 
+from fieldlog.domain import photo_failure_label
 from fieldlog.errors import Invalid, error_response
 from fieldlog.extensions import csrf
 from fieldlog.ratelimit import client_ip, limit_sign_in
@@ -36,10 +36,6 @@ from fieldlog.services.review.decisions import edit_path
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 _batch_out = FastDumper(BatchOutSchema())  # up to 500 answers: skip marshmallow's machinery
-# Why a photo could not be processed, in the user's words (the same as on the record's page).
-PHOTO_FAILURES = {"corrupt_image": _l("The file is damaged or incomplete."),
-                  "too_many_pixels": _l("The photo has too many pixels to process.")}
-OTHER_FAILURE = _l("The file is not a photo that can be shown.")
 csrf.exempt(bp)  # cookie-authenticated calls are checked in api_auth; bearer calls need none
 
 
@@ -149,7 +145,7 @@ def failed_photos():
     """List the caller's photos that failed processing and were not acknowledged yet."""
     failed, processing = photo_problems.problems(g.api_user)
     return FailedPhotosOutSchema().dump({"processing": processing, "failed": [
-        {**vars(p), "reason": str(PHOTO_FAILURES.get(p.failure, OTHER_FAILURE)),
+        {**vars(p), "reason": photo_failure_label(p.failure),
          "edit_url": edit_path(p.record_type, p.record_id)} for p in failed]})
 
 

@@ -8,7 +8,12 @@ from fieldlog.extensions import db
 from fieldlog.models import OrgUnit
 from fieldlog.permissions import roles_required
 from fieldlog.services.integrity.rules import photo_check_limits
-from fieldlog.services.records.home import SHOWN_BY, household_dicts, secretary_home, shown_by
+from fieldlog.services.records.home import (
+    SHOWN_BY,
+    household_dicts,
+    households_page,
+    secretary_home,
+)
 from fieldlog.services.records.ledger import open_item_dicts
 from fieldlog.services.records.visits import month_start_utc, tag_choices
 from fieldlog.services.reporting.handover import phone_handovers
@@ -53,10 +58,9 @@ def households():
     village = _village()
     query = request.args.get("q", "").strip()[:40]
     show = request.args.get("show", "") if request.args.get("show") in SHOWN_BY else ""
-    rows = [(h, shown_by(h, query, show))
-            for h in household_dicts(village.id, month_start_utc(local_today()))]
+    rows, shown = households_page(village.id, month_start_utc(local_today()), query, show)
     return render_template("mobile/households.html", village=village, rows=rows, query=query,
-                           show=show, shown=sum(match for _h, match in rows))
+                           show=show, shown=shown)
 
 
 @bp.get("/visits/new")

@@ -85,6 +85,14 @@ def shown_by(household: dict, query: str, show: str) -> bool:
             or any(needle in label.casefold() for label in household["tag_labels"]))
 
 
+def households_page(village_id: int, since: datetime, query: str, show: str
+                    ) -> tuple[list[tuple[dict, bool]], int]:
+    """Return every household of the village with whether the page shows it for the search
+    and filter (the phone hides and shows rows itself), and how many are shown."""
+    rows = [(h, shown_by(h, query, show)) for h in household_dicts(village_id, since)]
+    return rows, sum(shown for _h, shown in rows)
+
+
 @dataclass
 class Home:
     month_visits: int
