@@ -2,6 +2,7 @@
 import os
 import re
 import shutil
+import subprocess
 import uuid
 from datetime import date, datetime, time
 from pathlib import Path
@@ -146,10 +147,21 @@ def pytest_report_header(config) -> str:
 
 
 def testdata_photos() -> Path:
-    """Return the shared folder of real camera and phone photos."""
+    """Return the shared folder of real camera and phone photos: $FIELDLOG_TESTDATA, else
+    `shared/testdata/photos` beside this checkout, else beside the checkout it was cloned from
+    (a clone made elsewhere, e.g. `git clone . /tmp/fresh`, still finds them)."""
     if env := os.environ.get("FIELDLOG_TESTDATA"):
         return Path(env)
-    return ROOT.parent / "shared" / "testdata" / "photos"
+    beside = ROOT.parent / "shared" / "testdata" / "photos"
+    if beside.is_dir():
+        return beside
+    origin = subprocess.run(["git", "-C", str(ROOT), "config", "remote.origin.url"],
+                            capture_output=True, text=True).stdout.strip()
+    if origin and Path(origin).is_dir():
+        cloned_from = Path(origin).resolve().parent / "shared" / "testdata" / "photos"
+        if cloned_from.is_dir():
+            return cloned_from
+    return beside
 
 
 @pytest.fixture(scope="session")

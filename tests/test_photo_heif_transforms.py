@@ -5,19 +5,17 @@ them; the EXIF orientation may say 1 (or repeat the turn). The stored display im
 upright either way: the container's transforms applied once, EXIF never applied on top.
 """
 import io
-import os
 import re
 import struct
-from pathlib import Path
 
 import pillow_heif
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
 from fieldlog.services.records.photos import process_photo
+from tests.conftest import testdata_photos
 
-TESTDATA = Path(os.environ.get("FIELDLOG_TESTDATA")
-                or Path(__file__).resolve().parents[2] / "shared" / "testdata" / "photos")
+TESTDATA = testdata_photos()
 LIMITS = {"max_bytes": 25 * 1024 * 1024, "max_pixels": 60_000_000}
 # What a viewer does for each EXIF orientation (as ImageOps.exif_transpose).
 UPRIGHT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
