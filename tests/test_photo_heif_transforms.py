@@ -13,9 +13,9 @@ import pytest
 from PIL import Image, ImageChops, ImageStat
 
 from fieldlog.services.records.photos import process_photo
-from tests.conftest import testdata_photos
+from tests.conftest import testdata_photos as shared_photos
 
-TESTDATA = testdata_photos()
+TESTDATA = shared_photos()
 LIMITS = {"max_bytes": 25 * 1024 * 1024, "max_pixels": 60_000_000}
 # What a viewer does for each EXIF orientation (as ImageOps.exif_transpose).
 UPRIGHT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,

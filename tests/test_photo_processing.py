@@ -17,10 +17,10 @@ from PIL import Image, ImageChops, ImageCms, ImageStat, PngImagePlugin
 
 from fieldlog.services.records.photos import PhotoRejected, process_photo
 from fieldlog.storage import LocalFolderStore, PhotoStore, photo_keys
-from tests.conftest import testdata_photos
+from tests.conftest import testdata_photos as shared_photos
 
 REPO = Path(__file__).resolve().parents[1]
-TESTDATA = testdata_photos()
+TESTDATA = shared_photos()
 LIMITS = {"max_bytes": 25 * 1024 * 1024, "max_pixels": 60_000_000}
 ACCEPTED = ["jpg_gps_DSCN0010.jpg", "jpg_gps_DSCN0021.jpg", "heic_mobile_iphone_13_pro_max.HEIC",
             "jpg_mobile_HMD_Nokia_8.3_5G.jpg", "jpg_orientation_portrait_6.jpg",
