@@ -125,7 +125,9 @@ def ensure_seaweed(folder: Path = STATE / "seaweed"):
     if s3_answers(S3_ENDPOINT):
         return None
     folder.mkdir(parents=True, exist_ok=True)
-    return start_seaweed(folder, SEAWEED_PORTS)
+    # 200 volumes of 512 MB: ~100 GB, a province's year of photos; a load run writes ~1 GB in
+    # five minutes, more than the tests' small store holds.
+    return start_seaweed(folder, SEAWEED_PORTS, volume_mb=512, volumes=200)
 
 
 def wait_until_healthy(url: str, timeout: float = 300) -> None:

@@ -7,12 +7,19 @@ exactly one version 1; every row the load cadres' devices created during the run
 a client sent (nothing stored twice under another id; a record sent but not answered because
 the run stopped is reported, not counted as lost). For every photo acknowledged: one row,
 and its three objects are in the S3 bucket. Exits 1 when anything is off.
+
+With `--drain QUEUE` it first waits until the job queue has done the run's work (the queue and
+its started and scheduled registries empty, no photo of the run still "processing"), prints how
+long that took and the photos processed a second, and counts a photo left processing or a job
+in the failed registry (a dead letter) as a problem.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +29,10 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from bench.stack import S3_ENDPOINT, database_url  # noqa: E402
+from bench.stack import REDIS_URL, S3_ENDPOINT, database_url  # noqa: E402
+
+DRAIN_TIMEOUT = float(os.environ.get("DRAIN_TIMEOUT", 600))  # an abandoned job waits
+# JOB_TIMEOUT + 60 s for its heartbeat to expire before it is retried
 
 TABLES = {"visit": "visits", "meeting": "meetings", "ledger_item": "ledger_items",
           "action": "actions"}
@@ -112,13 +122,82 @@ def _missing_objects(photo_ids: list[str]) -> int:
     return missing
 
 
+def registries(redis, queue_name: str) -> dict[str, int]:
+    """Count the queue and its registries with raw ZCARD/LLEN: RQ's count() would run the
+    started registry's cleanup itself and so do the worker's work for it."""
+    from rq import Queue
+    from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
+
+    queue = Queue(queue_name, connection=redis)
+    return {"queued": redis.llen(queue.key),
+            "started": redis.zcard(StartedJobRegistry(queue=queue).key),
+            "scheduled": redis.zcard(ScheduledJobRegistry(queue=queue).key),
+            "failed": redis.zcard(FailedJobRegistry(queue=queue).key)}
+
+
+def processing_photos(engine, since: float) -> int:
+    """Photos the load's cadres sent since `since` (epoch seconds) still being processed."""
+    with engine.connect() as conn:
+        return conn.scalar(text(
+            "SELECT count(*) FROM photos p JOIN users u ON u.id = p.owner_id "
+            "WHERE u.username LIKE 'cadre%' AND p.received_at >= to_timestamp(:since) "
+            "AT TIME ZONE 'UTC' AND p.state = 'processing'"), {"since": since})
+
+
+def drain(redis, engine, queue_name: str, since: float) -> tuple[dict, int, float]:
+    """Wait until the queue has no work left and no photo of the run is processing (at most
+    DRAIN_TIMEOUT s); return the registries' counts, the photos still processing, the wait."""
+    started = time.monotonic()
+    while True:
+        counts, stuck = registries(redis, queue_name), processing_photos(engine, since)
+        busy = counts["queued"] + counts["started"] + counts["scheduled"]
+        if (busy == 0 and stuck == 0) or time.monotonic() - started > DRAIN_TIMEOUT:
+            return counts, stuck, time.monotonic() - started
+        time.sleep(2)
+
+
+def drain_problems(counts: dict, stuck: int) -> list[str]:
+    problems = []
+    if stuck:
+        problems.append(f"{stuck} photos of the run still processing")
+    if counts["failed"]:
+        problems.append(f"{counts['failed']} jobs in the failed registry (dead letters)")
+    if counts["queued"] + counts["started"] + counts["scheduled"]:
+        problems.append(f"the queue did not drain in {DRAIN_TIMEOUT:.0f} s: {counts}")
+    return problems
+
+
+def _drain_and_report(url: str, queue_name: str, accepted: dict) -> list[str]:
+    """Wait for the run's jobs; print the wait and the photo processing rate it implies."""
+    from redis import Redis
+
+    redis, engine = Redis.from_url(REDIS_URL), create_engine(url)
+    since = datetime.fromtimestamp(accepted["started_at"], UTC).replace(tzinfo=None)
+    counts, stuck, waited = drain(redis, engine, queue_name, accepted["started_at"])
+    with engine.connect() as conn:
+        done = conn.scalar(text(
+            "SELECT count(*) FROM photos p JOIN users u ON u.id = p.owner_id "
+            "WHERE u.username LIKE 'cadre%' AND p.received_at >= :since "
+            "AND p.state <> 'processing'"), {"since": since})
+    engine.dispose()
+    span = time.time() - accepted["started_at"]
+    print(f"queue drained {waited:.0f} s after the load: {counts}; photos of the run still "
+          f"processing: {stuck}; {done} photos processed in the {span:.0f} s from the run's "
+          f"start to the queue's end ({done / span:.1f} a second)")
+    return drain_problems(counts, stuck)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--db", default="fieldlog_load")
     parser.add_argument("--accepted", default=str(ROOT / "instance/stack/load-accepted.json"))
+    parser.add_argument("--drain", metavar="QUEUE",
+                        help="first wait for this job queue to finish the run's work")
     args = parser.parse_args()
     accepted = json.loads(Path(args.accepted).read_text())
-    problems = count(database_url(args.db), accepted)
+    problems = (_drain_and_report(database_url(args.db), args.drain, accepted)
+                if args.drain else [])
+    problems += count(database_url(args.db), accepted)
     for problem in problems:
         print("PROBLEM:", problem)
     print("0 lost, 0 duplicated" if not problems else f"{len(problems)} problems")

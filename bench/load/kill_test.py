@@ -40,10 +40,10 @@ sys.path.insert(0, str(ROOT))
 from redis import Redis  # noqa: E402
 from rq import Queue  # noqa: E402
 from rq.job import Job  # noqa: E402
-from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
+from rq.registry import StartedJobRegistry  # noqa: E402
+from sqlalchemy import create_engine  # noqa: E402
 
-from bench.load.count import count  # noqa: E402
+from bench.load.count import count, drain, drain_problems  # noqa: E402
 from bench.stack import REDIS_URL, STATE, database_url, shared_secret, stack_env  # noqa: E402
 
 PY = sys.executable
@@ -53,7 +53,6 @@ WORKERS = int(ENV.get("WORKERS", 2 * (os.cpu_count() or 1) + 1))
 PORT, LOAD_DB = int(ENV.get("PORT", 8011)), ENV.get("LOAD_DB", "fieldlog_load")
 KILL_AFTER, RESTART_AFTER = float(ENV.get("KILL_AFTER", 30)), float(ENV.get("RESTART_AFTER", 15))
 KILL_WAIT = float(ENV.get("KILL_WAIT", 45))  # for the job worker to be working a job
-DRAIN_TIMEOUT = float(ENV.get("DRAIN_TIMEOUT", 600))  # an abandoned job waits JOB_TIMEOUT + 60 s
 VISITS = ENV.get("VISITS", "100000")  # of the past year, when the county is generated
 QUEUE_NAME = f"fieldlog-kill-{os.getpid()}"  # a queue of its own: no other stack's worker
 ACCEPTED = STATE / "kill-accepted.json"
@@ -97,27 +96,9 @@ def start_job_worker(env: dict, n: int) -> subprocess.Popen:
     return worker
 
 
-def registries(redis: Redis) -> dict[str, int]:
-    """Count the queue and its registries with raw ZCARD/LLEN: RQ's count() would run the
-    started registry's cleanup itself and so do the worker's work for it."""
-    queue = Queue(QUEUE_NAME, connection=redis)
-    return {"queued": redis.llen(queue.key),
-            "started": redis.zcard(StartedJobRegistry(queue=queue).key),
-            "scheduled": redis.zcard(ScheduledJobRegistry(queue=queue).key),
-            "failed": redis.zcard(FailedJobRegistry(queue=queue).key)}
-
-
 def started_job_ids(redis: Redis) -> list[str]:
     key = StartedJobRegistry(queue=Queue(QUEUE_NAME, connection=redis)).key
     return sorted({m.decode().split(":")[0] for m in redis.zrange(key, 0, -1)})
-
-
-def processing_photos(engine, since: float) -> int:
-    with engine.connect() as conn:
-        return conn.scalar(text(
-            "SELECT count(*) FROM photos p JOIN users u ON u.id = p.owner_id "
-            "WHERE u.username LIKE 'cadre%' AND p.received_at >= to_timestamp(:since) "
-            "AT TIME ZONE 'UTC' AND p.state = 'processing'"), {"since": since})
 
 
 def kill_during_run(stack, env, redis) -> tuple[subprocess.Popen, list[str], int]:
@@ -138,16 +119,6 @@ def kill_during_run(stack, env, redis) -> tuple[subprocess.Popen, list[str], int
     _master, after = gunicorn_workers(stack)
     log(f"gunicorn workers now {after} ({len(after)} of {WORKERS})")
     return worker, abandoned, victim
-
-
-def drain(redis, engine, since: float) -> tuple[dict, int, float]:
-    started = time.monotonic()
-    while True:
-        counts, stuck = registries(redis), processing_photos(engine, since)
-        busy = counts["queued"] + counts["started"] + counts["scheduled"]
-        if (busy == 0 and stuck == 0) or time.monotonic() - started > DRAIN_TIMEOUT:
-            return counts, stuck, time.monotonic() - started
-        time.sleep(2)
 
 
 def main() -> int:  # noqa: PLR0915 — one scenario, told in order
@@ -189,15 +160,9 @@ def main() -> int:  # noqa: PLR0915 — one scenario, told in order
         locust.wait()
         log("load over; waiting for the queue to drain")
         accepted = json.loads(ACCEPTED.read_text())
-        counts, stuck, waited = drain(redis, engine, accepted["started_at"])
+        counts, stuck, waited = drain(redis, engine, QUEUE_NAME, accepted["started_at"])
         log(f"drained in {waited:.0f} s: {counts}, photos of the run still processing: {stuck}")
-        problems = count(database_url(LOAD_DB), accepted)
-        if stuck:
-            problems.append(f"{stuck} photos of the run still processing")
-        if counts["failed"]:
-            problems.append(f"{counts['failed']} jobs in the failed registry (dead letters)")
-        if counts["queued"] + counts["started"] + counts["scheduled"]:
-            problems.append(f"the queue did not drain in {DRAIN_TIMEOUT:.0f} s: {counts}")
+        problems = count(database_url(LOAD_DB), accepted) + drain_problems(counts, stuck)
         if not abandoned:
             problems.append(f"the job worker ran no job in the {KILL_WAIT:.0f} s before its kill: "
                             "nothing proves that abandoned jobs resume (KILL_WAIT, USERS)")

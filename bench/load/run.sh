@@ -22,4 +22,5 @@ PYTHONPATH=. .venv/bin/locust -f bench/load/locustfile.py --headless -H "http://
     -u "$USERS" -r "$SPAWN" -t "$DURATION" --only-summary --csv instance/stack/load \
     --exit-code-on-error 0 --stop-timeout 90 2>&1 | tee instance/stack/locust.log | grep -v "^\[" || true
 echo "machine load after: $(cut -d' ' -f1-3 /proc/loadavg)"
-$PY bench/load/count.py --db "$LOAD_DB"  # while the stack (and its S3 store) still runs
+# while the stack (and its S3 store) still runs; first wait for the job worker to finish the run
+$PY bench/load/count.py --db "$LOAD_DB" --drain "${JOB_QUEUE_NAME:-fieldlog}"
