@@ -69,9 +69,12 @@ load-kill: install-dev
 # module's report says its day and how to rerun it. `--dist worksteal`: an idle worker takes
 # tests queued on the other (xdist's default hands each worker a long run of tests at the start,
 # and the browser tests, collected first, then ran one after another on one worker).
+# One xdist worker more than cores: a third of the suite's time is browser tests, servers and
+# subprocesses the worker waits on (2 cores: 2 workers 1,107 s, 3 workers 780 s).
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 test: install-dev browser
 	$(VENV)/bin/ruff check fieldlog tests bench app.py
-	FIELDLOG_CALENDAR=rotate $(VENV)/bin/pytest -q -n auto --dist worksteal
+	FIELDLOG_CALENDAR=rotate $(VENV)/bin/pytest -q -n $(TEST_WORKERS) --dist worksteal
 
 # The whole suite on SQLite as if today were each edge of the calendar in turn (tests/calendar_days.py:
 # the 1st, the 15th, a month's last day, a 28-day February's end, 1 January): five suites, ~5.5 min each on a quiet machine.

@@ -9,8 +9,12 @@ import { showPhotoProblems } from "./photo-problems.js";
 import { startSync } from "./sync.js";
 import { t, toast } from "./ui.js";
 
-// Pages a cadre may need offline before ever opening them online.
-const WARM_URLS = ["/m/", "/m/households", "/m/visits/new", "/m/outbox", "/m/meetings", "/m/meetings/new",
+// Pages a cadre may need offline before ever opening them online. The first four are what
+// recording a visit offline needs (home, the household list, the visit form, the outbox):
+// they are fetched first and the page is marked `data-offline-core` as soon as they are
+// cached; the rest follow, then `data-offline-ready`.
+const CORE_URLS = ["/m/", "/m/households", "/m/visits/new", "/m/outbox"];
+const WARM_URLS = [...CORE_URLS, "/m/meetings", "/m/meetings/new",
   "/m/actions", "/m/actions/new", "/m/goals/new", "/m/ledger", "/m/ledger/new", "/m/attendance", "/m/attendance/mark", "/m/leave",
   "/m/leave/new", "/m/month", "/m/returned", "/register/", "/register/coverage"];
 const WARM_EVERY_MS = 10 * 60_000;
@@ -51,34 +55,47 @@ function updateNetwork() {
   for (const pill of document.querySelectorAll("[data-net-pill]")) pill.hidden = !offline;
 }
 
-async function pagesCached() {
+async function pagesCached(urls) {
   if (!("caches" in self)) return false;
   const cache = await caches.open(PAGES_CACHE);
-  const found = await Promise.all(WARM_URLS.map((u) => cache.match(u, { ignoreSearch: true })));
+  const found = await Promise.all(urls.map((u) => cache.match(u, { ignoreSearch: true })));
   return found.every(Boolean);
 }
 
-/** Ask the service worker to fetch and cache the app's pages, so they open offline. */
+/** Ask the service worker to cache `urls`; resolve with how many it cached (null: no answer). */
+function askWarm(worker, urls) {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    const timer = setTimeout(() => resolve(null), 30_000);
+    channel.port1.onmessage = (ev) => { clearTimeout(timer); resolve(ev.data); };
+    worker.postMessage({ type: "warm", urls }, [channel.port2]);
+  });
+}
+
+async function markReady() {
+  const root = document.documentElement;
+  if (await pagesCached(CORE_URLS)) root.dataset.offlineCore = "1";
+  if (await pagesCached(WARM_URLS)) root.dataset.offlineReady = "1";
+}
+
+/** Ask the service worker to fetch and cache the app's pages, so they open offline: what a
+ *  visit needs first, then the rest. */
 async function warmPages(registration) {
   const user = pageUser();
   if (!user || user.role !== "secretary") return;
   const last = await getMeta("warmed").catch(() => null);
   const fresh = last && last.user_id === user.id && Date.now() - last.at < WARM_EVERY_MS;
-  if (!(fresh && (await pagesCached())) && navigator.onLine !== false) {
+  if (!(fresh && (await pagesCached(WARM_URLS))) && navigator.onLine !== false) {
     const worker = registration.active || registration.waiting || registration.installing;
     if (!worker) return;
-    const reply = new Promise((resolve) => {
-      const channel = new MessageChannel();
-      const timer = setTimeout(() => resolve(null), 30_000);
-      channel.port1.onmessage = (ev) => { clearTimeout(timer); resolve(ev.data); };
-      worker.postMessage({ type: "warm", urls: WARM_URLS }, [channel.port2]);
-    });
-    const answer = await reply;
-    if (answer && answer.cached === WARM_URLS.length) {
+    const core = await askWarm(worker, CORE_URLS);
+    await markReady();
+    const rest = await askWarm(worker, WARM_URLS.slice(CORE_URLS.length));
+    if (core && rest && core.cached + rest.cached === WARM_URLS.length) {
       await setMeta("warmed", { user_id: user.id, at: Date.now() });
     }
   }
-  if (await pagesCached()) document.documentElement.dataset.offlineReady = "1";
+  await markReady();
 }
 
 async function registerServiceWorker() {
