@@ -74,7 +74,9 @@ class Config:
     JOB_QUEUE_NAME = os.environ.get("JOB_QUEUE_NAME", "fieldlog")
     JOB_RETRIES = int(os.environ.get("JOB_RETRIES", 3))
     JOB_RETRY_INTERVALS = os.environ.get("JOB_RETRY_INTERVALS", "10,60,300")  # seconds, back-off
-    JOB_TIMEOUT = int(os.environ.get("JOB_TIMEOUT", 300))
+    # A photo job takes a second or two, flags for a 500-record batch a few: 120 s is ample, and
+    # a job whose worker was killed waits this + 60 s before it is retried (docs/deploy.md).
+    JOB_TIMEOUT = int(os.environ.get("JOB_TIMEOUT", 120))
     JOB_DEAD_LETTER_DAYS = int(os.environ.get("JOB_DEAD_LETTER_DAYS", 30))
     # How often the worker looks for jobs a dead worker left started (RQ retries them once
     # their heartbeat expired) and takes over the scheduler of retries; RQ's default is 600 s.
