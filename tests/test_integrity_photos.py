@@ -288,6 +288,25 @@ def test_statements_do_not_grow_with_the_photos(world, phone1, nikon):
         select(Photo.record_id).where(Photo.id.in_(four))))
 
 
+def test_a_photo_reused_many_times_reads_only_the_newest_copies(world, phone1, nikon,
+                                                               monkeypatch):
+    """A picture on many records: each new copy's job reads MATCH_LIMIT copies, not all of
+    them, and still every record carrying it is flagged."""
+    from fieldlog.services.integrity import photos as photo_flags
+
+    monkeypatch.setattr(photo_flags, "MATCH_LIMIT", 3)
+    visits = [visit_with_photo(phone1, world.h1[k % 5], BASE + timedelta(days=k), nikon[0])
+              for k in range(8)]
+    newest = db.session.get(Photo, visits[-1][1])
+    rows = db.session.execute(candidates_query([newest])).all()
+    assert len(rows) == 4  # the three newest copies and the photo itself, of eight
+    assert {r.id for r in rows} == {photo for _visit, photo in visits[-4:]}
+    for visit_id, _photo in visits:
+        assert rules.DUPLICATE_PHOTO in kinds(visit_id), visit_id
+    assert kinds(visits[-1][0])[rules.DUPLICATE_PHOTO]["other_id"] in {
+        v for v, _p in visits[-4:-1]}
+
+
 def test_duplicate_lookup_uses_the_band_indexes(world, phone1, nikon):
     visit_with_photo(phone1, world.h1[0], BASE, nikon[0])
     seen = statements_of(lambda: visit_with_photo(phone1, world.h1[2], BASE + timedelta(days=1),
