@@ -70,7 +70,7 @@ load-kill: install-dev
 # tests queued on the other (xdist's default hands each worker a long run of tests at the start,
 # and the browser tests, collected first, then ran one after another on one worker).
 # One xdist worker more than cores: a third of the suite's time is browser tests, servers and
-# subprocesses the worker waits on (2 cores: 2 workers 1,107 s, 3 workers 780 s).
+# subprocesses the worker waits on (2 cores: 2 workers 1,107 s, 3 workers 683-780 s).
 TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 test: install-dev browser
 	$(VENV)/bin/ruff check fieldlog tests bench app.py
