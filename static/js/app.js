@@ -72,10 +72,22 @@ function askWarm(worker, urls) {
   });
 }
 
-async function markReady() {
+/** Say on the page (home has the place) how far this sign-in is with the offline pages. */
+function tellOffline(key) {
+  for (const note of document.querySelectorAll("[data-offline-note]")) {
+    note.textContent = t(key);
+    note.dataset.state = key;
+    note.hidden = false;
+  }
+}
+
+async function markReady(told = false) {
   const root = document.documentElement;
-  if (await pagesCached(CORE_URLS)) root.dataset.offlineCore = "1";
-  if (await pagesCached(WARM_URLS)) root.dataset.offlineReady = "1";
+  const core = await pagesCached(CORE_URLS);
+  const all = await pagesCached(WARM_URLS);
+  if (core) root.dataset.offlineCore = "1";
+  if (all) root.dataset.offlineReady = "1";
+  if (told) tellOffline(all ? "offline_ready" : core ? "offline_core" : "offline_preparing");
 }
 
 /** Ask the service worker to fetch and cache the app's pages, so they open offline: what a
@@ -88,12 +100,17 @@ async function warmPages(registration) {
   if (!(fresh && (await pagesCached(WARM_URLS))) && navigator.onLine !== false) {
     const worker = registration.active || registration.waiting || registration.installing;
     if (!worker) return;
+    // Only a phone without the pages yet is told (a first sign-in); a refresh stays quiet.
+    const tell = !(await pagesCached(CORE_URLS));
+    if (tell) tellOffline("offline_preparing");
     const core = await askWarm(worker, CORE_URLS);
-    await markReady();
+    await markReady(tell);
     const rest = await askWarm(worker, WARM_URLS.slice(CORE_URLS.length));
     if (core && rest && core.cached + rest.cached === WARM_URLS.length) {
       await setMeta("warmed", { user_id: user.id, at: Date.now() });
     }
+    await markReady(tell);
+    return;
   }
   await markReady();
 }
