@@ -7,7 +7,7 @@
 // script, which installs again and precaches the new names. Bump CACHE_VERSION when this
 // script's own logic changes.
 
-const CACHE_VERSION = "v8";
+const CACHE_VERSION = "v9";
 // Filled in by the server (views/pwa.py): {"/static/js/app.js": "/static/js/app.<hash>.js", …}.
 const ASSETS = {};
 const ASSETS_VERSION = "";
@@ -15,6 +15,10 @@ const SHELL_CACHE = `fieldlog-shell-${CACHE_VERSION}-${ASSETS_VERSION}`;
 const PAGES_CACHE = "fieldlog-pages"; // survives shell updates: offline pages stay usable
 const NAV_TIMEOUT_MS = 3000;
 const WARM_PARALLEL = 4; // pages fetched at once when warming (browsers open 6 connections)
+// A warm-up gives up on what it has not fetched after this long: its message event keeps this
+// worker busy, and a new release's worker cannot activate (nor a navigation be answered) until
+// it is done, so a page fetch hanging on a dead connection must not hold it for minutes.
+const WARM_DEADLINE_MS = 20_000;
 const OFFLINE_URL = "/offline";
 // Phone pages outside /m/ that home links to: read-only offline copies (户籍台账, 走访覆盖).
 const OTHER_PAGES = new Set(["/register/", "/register/coverage"]);
@@ -192,17 +196,24 @@ self.addEventListener("fetch", (event) => {
  * time: on a slow link each page costs a round trip, and one after another they add up. */
 async function warm(urls) {
   const queue = [...(urls || [])];
+  const stop = new AbortController();
+  const timer = setTimeout(() => stop.abort(), WARM_DEADLINE_MS);
   let cached = 0;
   async function next() {
-    for (let url = queue.shift(); url !== undefined; url = queue.shift()) {
+    for (let url = queue.shift(); url !== undefined && !stop.signal.aborted; url = queue.shift()) {
       try {
         const u = new URL(url, self.location.origin);
-        const response = await fetch(u.href, { credentials: "same-origin", cache: "no-store", redirect: "follow" });
+        const response = await fetch(u.href, { credentials: "same-origin", cache: "no-store",
+          redirect: "follow", signal: stop.signal });
         if (await keepPage(u.href, response)) cached += 1;
-      } catch (_) { /* offline or refused: the next page load tries again */ }
+      } catch (_) { /* offline, refused or given up: the next page load tries again */ }
     }
   }
-  await Promise.all(Array.from({ length: WARM_PARALLEL }, next));
+  try {
+    await Promise.all(Array.from({ length: WARM_PARALLEL }, next));
+  } finally {
+    clearTimeout(timer);
+  }
   return cached;
 }
 
