@@ -135,13 +135,15 @@ def registries(redis, queue_name: str) -> dict[str, int]:
             "failed": redis.zcard(FailedJobRegistry(queue=queue).key)}
 
 
-def processing_photos(engine, since: float) -> int:
-    """Photos the load's cadres sent since `since` (epoch seconds) still being processed."""
+def run_photos(engine, since: float, *, processing: bool = True) -> int:
+    """Photos the load's cadres sent since `since` (epoch seconds): those still being
+    processed, or (processing=False) those done, ready or failed."""
     with engine.connect() as conn:
         return conn.scalar(text(
             "SELECT count(*) FROM photos p JOIN users u ON u.id = p.owner_id "
             "WHERE u.username LIKE 'cadre%' AND p.received_at >= to_timestamp(:since) "
-            "AT TIME ZONE 'UTC' AND p.state = 'processing'"), {"since": since})
+            "AT TIME ZONE 'UTC' AND (p.state = 'processing') = :processing"),
+            {"since": since, "processing": processing})
 
 
 def drain(redis, engine, queue_name: str, since: float) -> tuple[dict, int, float]:
@@ -149,7 +151,7 @@ def drain(redis, engine, queue_name: str, since: float) -> tuple[dict, int, floa
     DRAIN_TIMEOUT s); return the registries' counts, the photos still processing, the wait."""
     started = time.monotonic()
     while True:
-        counts, stuck = registries(redis, queue_name), processing_photos(engine, since)
+        counts, stuck = registries(redis, queue_name), run_photos(engine, since)
         busy = counts["queued"] + counts["started"] + counts["scheduled"]
         if (busy == 0 and stuck == 0) or time.monotonic() - started > DRAIN_TIMEOUT:
             return counts, stuck, time.monotonic() - started
@@ -172,13 +174,8 @@ def _drain_and_report(url: str, queue_name: str, accepted: dict) -> list[str]:
     from redis import Redis
 
     redis, engine = Redis.from_url(REDIS_URL), create_engine(url)
-    since = datetime.fromtimestamp(accepted["started_at"], UTC).replace(tzinfo=None)
     counts, stuck, waited = drain(redis, engine, queue_name, accepted["started_at"])
-    with engine.connect() as conn:
-        done = conn.scalar(text(
-            "SELECT count(*) FROM photos p JOIN users u ON u.id = p.owner_id "
-            "WHERE u.username LIKE 'cadre%' AND p.received_at >= :since "
-            "AND p.state <> 'processing'"), {"since": since})
+    done = run_photos(engine, accepted["started_at"], processing=False)
     engine.dispose()
     span = time.time() - accepted["started_at"]
     print(f"queue drained {waited:.0f} s after the load: {counts}; photos of the run still "

@@ -55,11 +55,12 @@ function updateNetwork() {
   for (const pill of document.querySelectorAll("[data-net-pill]")) pill.hidden = !offline;
 }
 
-async function pagesCached(urls) {
-  if (!("caches" in self)) return false;
+/** Which of WARM_URLS the pages cache holds: {core, all}. */
+async function pagesCached() {
+  if (!("caches" in self)) return { core: false, all: false };
   const cache = await caches.open(PAGES_CACHE);
-  const found = await Promise.all(urls.map((u) => cache.match(u, { ignoreSearch: true })));
-  return found.every(Boolean);
+  const found = await Promise.all(WARM_URLS.map((u) => cache.match(u, { ignoreSearch: true })));
+  return { core: found.slice(0, CORE_URLS.length).every(Boolean), all: found.every(Boolean) };
 }
 
 /** Ask the service worker to cache `urls`; resolve with how many it cached (null: no answer). */
@@ -83,8 +84,7 @@ function tellOffline(key) {
 
 async function markReady(told = false) {
   const root = document.documentElement;
-  const core = await pagesCached(CORE_URLS);
-  const all = await pagesCached(WARM_URLS);
+  const { core, all } = await pagesCached();
   if (core) root.dataset.offlineCore = "1";
   if (all) root.dataset.offlineReady = "1";
   if (told) tellOffline(all ? "offline_ready" : core ? "offline_core" : "offline_preparing");
@@ -97,11 +97,11 @@ async function warmPages(registration) {
   if (!user || user.role !== "secretary") return;
   const last = await getMeta("warmed").catch(() => null);
   const fresh = last && last.user_id === user.id && Date.now() - last.at < WARM_EVERY_MS;
-  if (!(fresh && (await pagesCached(WARM_URLS))) && navigator.onLine !== false) {
+  if (!(fresh && (await pagesCached()).all) && navigator.onLine !== false) {
     const worker = registration.active || registration.waiting || registration.installing;
     if (!worker) return;
     // Only a phone without the pages yet is told (a first sign-in); a refresh stays quiet.
-    const tell = !(await pagesCached(CORE_URLS));
+    const tell = !(await pagesCached()).core;
     if (tell) tellOffline("offline_preparing");
     const core = await askWarm(worker, CORE_URLS);
     await markReady(tell);
