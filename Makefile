@@ -69,9 +69,11 @@ load-kill: install-dev
 # module's report says its day and how to rerun it. `--dist worksteal`: an idle worker takes
 # tests queued on the other (xdist's default hands each worker a long run of tests at the start,
 # and the browser tests, collected first, then ran one after another on one worker).
-# One xdist worker more than cores: a third of the suite's time is browser tests, servers and
-# subprocesses the worker waits on (2 cores: 2 workers 1,107 s, 3 workers 683-780 s).
-TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
+# One xdist worker a core. One more (TEST_WORKERS=3 on 2 cores) takes ~10 min instead of ~18,
+# as a third of the time is browser tests, servers and subprocesses a worker waits on; but
+# under that load the fault campaign's "new release" step failed in 2 of 5 clean-clone runs
+# (the new service worker did not activate within 30 s): not the default until that is mended.
+TEST_WORKERS ?= $(shell nproc)
 test: install-dev browser
 	$(VENV)/bin/ruff check fieldlog tests bench app.py
 	FIELDLOG_CALENDAR=rotate $(VENV)/bin/pytest -q -n $(TEST_WORKERS) --dist worksteal
