@@ -69,10 +69,9 @@ load-kill: install-dev
 # module's report says its day and how to rerun it. `--dist worksteal`: an idle worker takes
 # tests queued on the other (xdist's default hands each worker a long run of tests at the start,
 # and the browser tests, collected first, then ran one after another on one worker).
-# One xdist worker a core. One more (TEST_WORKERS=3 on 2 cores) takes ~10 min instead of ~18,
-# as a third of the time is browser tests, servers and subprocesses a worker waits on; but
-# under that load the fault campaign's "new release" step failed in 2 of 5 clean-clone runs
-# (the new service worker did not activate within 30 s): not the default until that is mended.
+# One xdist worker a core (2 cores: 660 s from a clean clone on a quiet machine). One more
+# (TEST_WORKERS=3) took 562-683 s, but under that load the fault campaign's "new release" step
+# failed in 2 of 5 clean-clone runs (the new service worker did not activate within 30 s).
 TEST_WORKERS ?= $(shell nproc)
 test: install-dev browser
 	$(VENV)/bin/ruff check fieldlog tests bench app.py
